@@ -1,0 +1,1 @@
+"""The image's root filesystem: layers merged with the OCI whiteout rules, read on demand."""
