@@ -57,6 +57,15 @@ class RootFS:
         for path in sorted(self._entries):
             yield self._entries[path]
 
+    def walk(self, top: str) -> Iterator[Entry]:
+        """Every entry strictly under the directory `top` (not following symlinks), sorted."""
+        for name in sorted(self._children.get(top, ())):
+            path = posixpath.join(top, name)
+            entry = self._entries[path]
+            yield entry
+            if entry.type is EntryType.DIR:
+                yield from self.walk(path)
+
     def listdir(self, path: str) -> list[str]:
         """Names in a directory (after resolving `path`), sorted; empty if not a directory."""
         real = self.resolve(path).path

@@ -1,0 +1,143 @@
+"""The keep set: a worklist fixpoint over tracers, recording why each file is kept.
+
+A tracer answers one question: "this file is needed; what else must exist?". The closure
+starts from the roots, asks every tracer about every newly kept file, and follows symlinks on
+the way (each kept too, since the lookup fails without them) until nothing new appears.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Protocol
+
+from slimmer.rootfs.entry import Entry, EntryType
+from slimmer.rootfs.filekind import FileKind, classify
+from slimmer.rootfs.fs import RootFS, SymlinkLoopError
+
+
+@dataclass(frozen=True)
+class Need:
+    """A path that must exist, and why. Relative paths are not allowed: tracers resolve them."""
+
+    path: str
+    reason: str  # human sentence: "DT_NEEDED libz.so.1", "interpreter of script", ...
+    recursive: bool = False  # a directory needed with everything under it
+    optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a path is kept: the tracer's sentence and the kept file that caused it (None for roots)."""
+
+    text: str
+    via: str | None
+
+
+@dataclass(frozen=True)
+class Warning:
+    """Something the analysis could not resolve; shown to the user, never dropped."""
+
+    path: str | None  # the file being analysed, if any
+    message: str
+
+
+@dataclass
+class TraceContext:
+    """What tracers may consult: the filesystem, the image environment, shared caches."""
+
+    fs: RootFS
+    env: Mapping[str, str] = field(default_factory=dict)  # the image config's Env, parsed
+    warnings: list[Warning] = field(default_factory=list)
+    _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
+
+    def kind(self, entry: Entry) -> FileKind:
+        """Content kind of a regular file, classified once per content."""
+        if entry.type is not EntryType.FILE:
+            return FileKind.OTHER
+        key = entry.content_key
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._kinds[key] = classify(self.fs, entry)
+        return kind
+
+    def warn(self, path: str | None, message: str) -> None:
+        self.warnings.append(Warning(path, message))
+
+
+class Tracer(Protocol):
+    """A plug-in that knows one kind of file (ELF, shell script, Python, Node, data rules)."""
+
+    name: str
+
+    def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
+        """What must exist because `path` (a kept file, symlinks resolved) is needed."""
+        ...
+
+
+@dataclass
+class KeepSet:
+    """Kept paths with their reasons, in the order they were found."""
+
+    reasons: dict[str, Reason] = field(default_factory=dict)
+    warnings: list[Warning] = field(default_factory=list)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self.reasons
+
+    def __len__(self) -> int:
+        return len(self.reasons)
+
+    def chain(self, path: str) -> list[tuple[str, Reason]]:
+        """From `path` back to its root: each step is (path, why it is kept)."""
+        steps: list[tuple[str, Reason]] = []
+        seen: set[str] = set()
+        current: str | None = path
+        while current is not None and current in self.reasons and current not in seen:
+            seen.add(current)
+            reason = self.reasons[current]
+            steps.append((current, reason))
+            current = reason.via
+        return steps
+
+
+def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> KeepSet:
+    """Keep the roots and everything the tracers say they need, transitively."""
+    keep = KeepSet(warnings=ctx.warnings)
+    work: deque[tuple[Need, str | None]] = deque((root, None) for root in roots)
+    while work:
+        need, via = work.popleft()
+        for entry, reason in _reached(need, via, ctx):
+            if entry.path in keep:
+                continue
+            keep.reasons[entry.path] = reason
+            if entry.type is EntryType.FILE:
+                for tracer in tracers:
+                    work.extend((found, entry.path) for found in tracer.needs(entry.path, entry, ctx))
+    return keep
+
+
+def _reached(need: Need, via: str | None, ctx: TraceContext) -> list[tuple[Entry, Reason]]:
+    """What a lookup of `need.path` touches: the symlinks it goes through, then what it reaches
+    (with its subtree for a recursive need)."""
+    fs = ctx.fs
+    try:
+        resolved = fs.resolve(need.path)
+    except SymlinkLoopError as e:
+        ctx.warn(via, f"{e} ({need.reason})")
+        return []
+    on_the_way = Reason(f"symlink on the way to {need.path}", via)
+    reached: list[tuple[Entry, Reason]] = []
+    for link in resolved.symlinks:
+        entry = fs.get(link)
+        assert entry is not None
+        reached.append((entry, Reason(need.reason, via) if link == need.path else on_the_way))
+    if resolved.entry is None:
+        if not need.optional:
+            ctx.warn(via, f"{need.path} not found in the image ({need.reason})")
+        return reached
+    reached.append((resolved.entry, Reason(need.reason, via)))
+    if need.recursive and resolved.entry.type is EntryType.DIR:
+        inside = Reason(f"inside {resolved.path} ({need.reason})", via)
+        reached.extend((entry, inside) for entry in fs.walk(resolved.path))
+    return reached
