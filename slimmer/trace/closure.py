@@ -24,6 +24,7 @@ class Need:
     reason: str  # human sentence: "DT_NEEDED libz.so.1", "interpreter of script", ...
     recursive: bool = False  # a directory needed with everything under it
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
+    role: str | None = None  # how the file is used when its content does not say: "shell" script, ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TraceContext:
     fs: RootFS
     env: Mapping[str, str] = field(default_factory=dict)  # the image config's Env, parsed
     warnings: list[Warning] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # real path -> role given by a Need
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
 
     def kind(self, entry: Entry) -> FileKind:
@@ -108,9 +110,16 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
     while work:
         need, via = work.popleft()
         for entry, reason in _reached(need, via, ctx):
-            if entry.path in keep:
+            new_role = bool(need.role) and entry.type is EntryType.FILE and entry.path not in ctx.roles
+            if new_role:
+                ctx.roles[entry.path] = need.role  # type: ignore[assignment]
+            elif entry.path in keep:
                 continue
-            keep.reasons[entry.path] = reason
+            if entry.path not in keep:
+                keep.reasons[entry.path] = reason
+            if entry.type is EntryType.SYMLINK:
+                # A symlink is useless without its target (a no-op when the lookup already got there).
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path))
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
                     work.extend((found, entry.path) for found in tracer.needs(entry.path, entry, ctx))
