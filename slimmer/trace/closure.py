@@ -49,6 +49,7 @@ class TraceContext:
 
     fs: RootFS
     env: Mapping[str, str] = field(default_factory=dict)  # the image config's Env, parsed
+    cwd: str = "/"  # the container's WorkingDir: where relative names are looked up
     warnings: list[Warning] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # real path -> role given by a Need
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Packing: the keep set becomes a one-layer image with the original config."""

@@ -1,0 +1,82 @@
+"""`--verify`: run the original and the slim image the same way and compare what they do.
+
+Both run in the local Docker daemon with no network and a time limit; the exit code and
+standard output must be identical. Standard error is shown on a mismatch but not compared
+(it often carries timings and warnings that legitimately differ).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from slimmer.errors import SlimError
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None  # None when the time limit stopped it
+    stdout: bytes
+    stderr: bytes
+
+    def describe_exit(self) -> str:
+        return "stopped at the time limit" if self.exit_code is None else f"exit code {self.exit_code}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    command: str  # what was run, for the report
+    original: RunResult
+    slim: RunResult
+
+    @property
+    def same(self) -> bool:
+        return self.original.exit_code == self.slim.exit_code and self.original.stdout == self.slim.stdout
+
+    def diff(self) -> str:
+        lines = []
+        if self.original.exit_code != self.slim.exit_code:
+            lines.append(f"exit: original {self.original.describe_exit()}, slim {self.slim.describe_exit()}")
+        if self.original.stdout != self.slim.stdout:
+            lines.extend(difflib.unified_diff(
+                self.original.stdout.decode("utf-8", "replace").splitlines(),
+                self.slim.stdout.decode("utf-8", "replace").splitlines(),
+                "original stdout", "slim stdout", lineterm=""))
+        if self.slim.stderr and not self.same:
+            lines.append("slim stderr:")
+            lines.extend("  " + line for line in self.slim.stderr.decode("utf-8", "replace").splitlines()[-20:])
+        return "\n".join(lines)
+
+
+def run_container(client, image: str, command: list[str] | None, entrypoint: list[str] | None,
+                  timeout: float) -> RunResult:
+    """Run `image` once with no network; stop it at `timeout` seconds."""
+    import requests
+
+    container = client.containers.create(image, command=command, entrypoint=entrypoint, network_mode="none")
+    try:
+        container.start()
+        try:
+            exit_code: int | None = container.wait(timeout=timeout)["StatusCode"]
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            container.kill()
+            container.wait(timeout=30)
+            exit_code = None
+        return RunResult(exit_code, container.logs(stdout=True, stderr=False),
+                         container.logs(stdout=False, stderr=True))
+    finally:
+        container.remove(force=True)
+
+
+def compare(client, original: str, slim: str, commands: list[list[str] | None], entrypoint: list[str] | None,
+            timeout: float) -> list[Comparison]:
+    """Run each command (None: the image's own CMD) in both images."""
+    results = []
+    for command in commands:
+        label = " ".join(command) if command else "(image default command)"
+        try:
+            results.append(Comparison(label, run_container(client, original, command, entrypoint, timeout),
+                                      run_container(client, slim, command, entrypoint, timeout)))
+        except Exception as e:  # the SDK raises many types; each is one line for the user
+            raise SlimError(f"--verify: could not run {label}: {e}") from None
+    return results

@@ -1,0 +1,57 @@
+"""One tracing run: the plug-ins wired together, from the run spec to the keep set."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from slimmer.rootfs.fs import RootFS
+from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
+from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
+from slimmer.trace.datarules import DataRulesTracer
+from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.roots import RootOptions, RunSpec, roots
+from slimmer.trace.scripts import ScriptTracer, shell_handlers
+
+
+@dataclass
+class TraceResult:
+    keep: KeepSet
+    excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
+
+
+def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
+    """The command resolver with every argv handler, and the file tracers, in a fixed order."""
+    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
+    return resolver, [ElfTracer(), ScriptTracer(resolver), DataRulesTracer()]
+
+
+def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
+                exclude: tuple[str, ...] = ()) -> TraceResult:
+    """Everything the container run by `spec` needs, minus what `exclude` removes."""
+    ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
+    resolver, tracers = make_tracers(ctx)
+    keep = close(roots(spec, fs, resolver, options), tracers, ctx)
+    return TraceResult(keep, apply_excludes(keep, exclude))
+
+
+def trace_paths(fs: RootFS, paths: list[str], env: dict[str, str], cwd: str = "/") -> KeepSet:
+    """The closure of explicit files (`slim trace --from`), without the config's roots."""
+    ctx = TraceContext(fs=fs, env=env, cwd=cwd)
+    _, tracers = make_tracers(ctx)
+    return close([Need(path, "given with --from") for path in paths], tracers, ctx)
+
+
+def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:
+    """Drop kept paths matching a glob (on the whole path, or on a parent directory)."""
+    if not patterns:
+        return []
+    excluded = [path for path in keep.reasons if any(_matches(path, p) for p in patterns)]
+    for path in excluded:
+        del keep.reasons[path]
+    return sorted(excluded)
+
+
+def _matches(path: str, pattern: str) -> bool:
+    pattern = "/" + pattern.lstrip("/")
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.rstrip("/") + "/*")
