@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from slimmer import __version__
 from slimmer.errors import SlimError, UsageError
 from slimmer.progress import Progress
+from slimmer.trace.roots import RootOptions
 
 EXAMPLES = """\
 commands:
@@ -54,13 +56,75 @@ def _audit_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tracing_options(parser: argparse.ArgumentParser) -> None:
+    """Options that change what is traced: shared by slim, trace and why."""
+    group = parser.add_argument_group("what the container runs")
+    group.add_argument("--entrypoint", metavar="CMDLINE", help="trace this entrypoint instead of the image's (resets CMD)")
+    group.add_argument("--cmd", metavar="CMDLINE", help="trace with this CMD instead of the image's")
+    group.add_argument("--include-exe", metavar="NAME", action="append", default=[],
+                       help="also keep the program NAME (looked up in PATH) and what it needs; repeatable")
+    group.add_argument("--include", metavar="PATH|GLOB", action="append", default=[],
+                       help="also keep these paths as they are (directories whole); repeatable")
+    group.add_argument("--include-from", metavar="FILE", action="append", default=[],
+                       help="read --include paths from FILE, one per line (# comments)")
+    group.add_argument("--exclude", metavar="GLOB", action="append", default=[],
+                       help="drop kept paths matching GLOB (or under a matching directory); reported")
+
+
+def _root_options(args: argparse.Namespace) -> RootOptions:
+    include = list(args.include)
+    for name in args.include_from:
+        try:
+            with open(name, encoding="utf-8") as f:
+                include += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+        except OSError as e:
+            raise UsageError(f"--include-from {name}: {e.strerror or e}") from None
+    return RootOptions(include_exe=tuple(args.include_exe), include=tuple(include))
+
+
 def _main_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="slim", usage="slim IMAGE [options] | slim {audit,trace,why} ...",
                      description="Turn a fat container image into a microcontainer by static analysis.",
                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", metavar="IMAGE", nargs="?")
     parser.add_argument("--version", action="version", version=f"slim {__version__}")
+    output = parser.add_argument_group("output")
+    output.add_argument("--tag", metavar="NAME:TAG", help="tag for the result in the Docker daemon")
+    output.add_argument("-o", "--output", metavar="TRANSPORT:...",
+                        help="where to write the result (default: NAME.slim:TAG beside the source)")
+    output.add_argument("--report", metavar="FILE.json", type=Path,
+                        help="write every kept file with its reason chain, warnings, sizes and timing")
+    check = parser.add_argument_group("verification (needs the Docker daemon)")
+    check.add_argument("--verify", action="store_true",
+                       help="run the original and the slim image and compare exit code and stdout")
+    check.add_argument("--verify-cmd", metavar="CMDLINE", action="append", default=[],
+                       help="a further command to compare (replaces CMD); repeatable; implies --verify")
+    check.add_argument("--verify-timeout", metavar="SECONDS", type=float, default=60.0,
+                       help="time limit of each run (default 60)")
+    _tracing_options(parser)
     _common(parser)
+    return parser
+
+
+def _trace_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description=description)
+    parser.add_argument("image", metavar="IMAGE")
+    _tracing_options(parser)
+    _common(parser)
+    return parser
+
+
+def _trace_command_parser() -> argparse.ArgumentParser:
+    parser = _trace_parser("slim trace", "Every file the container needs, with the reason it is kept.")
+    parser.add_argument("--from", dest="from_paths", metavar="PATH", action="append", default=[],
+                        help="trace from these files instead of the image's entrypoint; repeatable")
+    parser.add_argument("--json", action="store_true", help='print {"files": [{path, type, size, reason, via}], ...}')
+    return parser
+
+
+def _why_parser() -> argparse.ArgumentParser:
+    parser = _trace_parser("slim why", "The chain of reasons from a root to PATH, or why it is not needed.")
+    parser.add_argument("path", metavar="PATH")
     return parser
 
 
@@ -77,15 +141,76 @@ def cmd_audit(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _traced(args: argparse.Namespace, opened, from_paths: list[str]):
+    from slimmer.trace.roots import run_spec
+    from slimmer.trace.session import trace_image, trace_paths
+
+    spec = run_spec(opened.image.config, args.entrypoint, args.cmd)
+    if from_paths:
+        return trace_paths(opened.fs, ["/" + p.lstrip("/") for p in from_paths], spec)
+    return trace_image(opened.fs, spec, _root_options(args), tuple(args.exclude))
+
+
+def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
+    from slimmer.analysis import open_analysis
+    from slimmer.report import file_records, render_trace, warning_records
+
+    with open_analysis(args.image, progress) as opened:
+        traced = _traced(args, opened, args.from_paths)
+        records = file_records(opened.fs, traced.keep, traced.ctx)
+    if args.json:
+        print(json.dumps({"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded},
+                         indent=2))
+    else:
+        print(render_trace(records, traced.keep))
+    return 0
+
+
+def cmd_why(args: argparse.Namespace, progress: Progress) -> int:
+    from slimmer.analysis import open_analysis
+    from slimmer.report import render_why
+
+    path = "/" + args.path.lstrip("/")
+    with open_analysis(args.image, progress) as opened:
+        traced = _traced(args, opened, [])
+        if path in traced.keep:
+            print(render_why(traced.keep, path))
+            return 0
+        resolved = opened.fs.resolve(path)
+        if path in traced.excluded:
+            print(f"{path} would be needed, but --exclude removes it")
+        elif resolved.entry is None:
+            print(f"{path} is not in the image")
+        elif resolved.path in traced.keep:
+            print(f"{path} itself is not needed; what it points to is:\n{render_why(traced.keep, resolved.path)}")
+        else:
+            print(f"{path} is not needed: nothing the container runs requires it")
+    return 0
+
+
 def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
+    from slimmer.audit import human
+    from slimmer.slim import SlimOptions, VerifyFailed, slim
+
     if not args.image:
         raise UsageError("an IMAGE is required (see slim --help)")
-    raise SlimError("slimming an image is not implemented yet; try `slim audit IMAGE`")
-
-
-COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace, Progress], int]]] = {
-    "audit": (_audit_parser, cmd_audit),
-}
+    options = SlimOptions(output=args.output, tag=args.tag, entrypoint=args.entrypoint, cmd=args.cmd,
+                          roots=_root_options(args), exclude=tuple(args.exclude), report=args.report,
+                          verify=args.verify or bool(args.verify_cmd), verify_cmds=tuple(args.verify_cmd),
+                          verify_timeout=args.verify_timeout)
+    try:
+        result = slim(args.image, options, progress)
+    except VerifyFailed as e:
+        print(e.details, file=sys.stderr)
+        raise
+    print(f"{args.image}: {human(result.size_before)} -> {human(result.size_after)} "
+          f"({result.ratio:.1f}x smaller), {result.kept_files} paths kept, {result.seconds:.1f}s")
+    print(f"wrote {result.written}")
+    for warning in result.trace.keep.warnings:
+        print(f"warning: {warning.message}" + (f" (in {warning.path})" if warning.path else ""), file=sys.stderr)
+    for comparison in result.comparisons:
+        print(f"verified: {comparison.command}: same exit code ({comparison.original.describe_exit()}) and stdout")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ into an `Image`; a sink turns an `OutputImage` into a daemon tag, an archive or 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,9 +42,7 @@ class Image:
     @property
     def config_digest(self) -> str:
         """The image ID as Docker shows it."""
-        import hashlib
-
-        return "sha256:" + hashlib.sha256(self.config_bytes).hexdigest()
+        return config_digest(self.config_bytes)
 
 
 @dataclass(frozen=True)
@@ -53,3 +52,12 @@ class OutputImage:
     config_bytes: bytes
     layers: list[Blob]  # uncompressed tars whose sha256 are the config's diff_ids
     tags: list[str] = field(default_factory=list)  # "name:tag" for the daemon / archive
+
+    @property
+    def config_digest(self) -> str:
+        """The image ID it will have."""
+        return config_digest(self.config_bytes)
+
+
+def config_digest(config_bytes: bytes) -> str:
+    return "sha256:" + hashlib.sha256(config_bytes).hexdigest()

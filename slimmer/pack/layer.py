@@ -40,7 +40,7 @@ class PackedLayer:
     blob: Blob  # the uncompressed tar
     diff_id: str
     files: int  # entries written, directories included
-    content_bytes: int  # bytes of regular file content (hardlinked content once)
+    size: int  # as Docker counts a layer: file content (hardlinked once) plus symlink targets
 
 
 class _HashingWriter:
@@ -81,7 +81,7 @@ def write_layer(fs: RootFS, paths: Iterable[str], destination: Path) -> PackedLa
     entries = with_parents(fs, paths)
     writer = _HashingWriter(destination)
     written_content: dict[tuple[int, int], str] = {}
-    content_bytes = 0
+    size = 0
     try:
         with tarfile.open(fileobj=writer, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8",
                           errors="surrogateescape", copybufsize=COPY_BUFFER) as tar:
@@ -94,15 +94,16 @@ def write_layer(fs: RootFS, paths: Iterable[str], destination: Path) -> PackedLa
                         tar.addfile(info)
                         continue
                     written_content[entry.content_key] = entry.path
-                    content_bytes += entry.size
+                    size += entry.size
                     with fs.open(entry) as content:
                         tar.addfile(info, content)
                 else:
+                    size += len(entry.link.encode("utf-8", "surrogateescape"))
                     tar.addfile(info)
     finally:
         writer.close()
     return PackedLayer(Blob(destination, 0, writer.size), "sha256:" + writer.sha256.hexdigest(),
-                       len(entries), content_bytes)
+                       len(entries), size)
 
 
 def _tarinfo(entry: Entry) -> tarfile.TarInfo:

@@ -53,8 +53,6 @@ def run_spec(config: dict[str, Any], entrypoint: str | None = None, cmd: str | N
         first = list(container.get("Entrypoint") or [])
         rest = _split(cmd, "--cmd") if cmd is not None else list(container.get("Cmd") or [])
     argv = first + rest
-    if not argv:
-        raise SlimError("the image has no ENTRYPOINT or CMD: say what it runs with --entrypoint or --cmd")
     test = list((container.get("Healthcheck") or {}).get("Test") or [])
     healthcheck = test[1:] if test[:1] == ["CMD"] else shell + test[1:2] if test[:1] == ["CMD-SHELL"] else []
     return RunSpec(argv=argv, env=parse_env(container.get("Env")), cwd=container.get("WorkingDir") or "/",
@@ -80,6 +78,8 @@ class RootOptions:
 
 
 def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOptions = RootOptions()) -> list[Need]:
+    if not spec.argv:
+        raise SlimError("the image has no ENTRYPOINT or CMD: say what it runs with --entrypoint or --cmd")
     found = resolver.needs(spec.argv, "ENTRYPOINT/CMD", spec.cwd)
     if spec.healthcheck:
         found += resolver.needs(spec.healthcheck, "HEALTHCHECK", spec.cwd)

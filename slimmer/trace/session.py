@@ -17,6 +17,7 @@ from slimmer.trace.scripts import ScriptTracer, shell_handlers
 @dataclass
 class TraceResult:
     keep: KeepSet
+    ctx: TraceContext  # what the tracers saw: content kinds, roles, warnings
     excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
 
 
@@ -32,14 +33,14 @@ def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     resolver, tracers = make_tracers(ctx)
     keep = close(roots(spec, fs, resolver, options), tracers, ctx)
-    return TraceResult(keep, apply_excludes(keep, exclude))
+    return TraceResult(keep, ctx, apply_excludes(keep, exclude))
 
 
-def trace_paths(fs: RootFS, paths: list[str], env: dict[str, str], cwd: str = "/") -> KeepSet:
+def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
-    ctx = TraceContext(fs=fs, env=env, cwd=cwd)
+    ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     _, tracers = make_tracers(ctx)
-    return close([Need(path, "given with --from") for path in paths], tracers, ctx)
+    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:

@@ -1,0 +1,176 @@
+"""`slim IMAGE`: the whole flow, source -> merged tree -> keep set -> one layer -> sink.
+
+The source is only read; the output is written atomically by the sink, and under a name that
+cannot be the source's (`NAME.slim:TAG` by default, as SlimToolkit names it).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slimmer.analysis import OpenedImage, open_analysis
+from slimmer.audit import audit
+from slimmer.errors import SlimError, UsageError
+from slimmer.image import daemon
+from slimmer.image.atomic import atomic_file
+from slimmer.image.model import OutputImage
+from slimmer.image.reference import DAEMON, DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, ImageRef, parse_reference, parse_tag
+from slimmer.image.sinks import write_image
+from slimmer.pack.config import slim_config
+from slimmer.pack.layer import write_layer
+from slimmer.pack.verify import Comparison, compare
+from slimmer.progress import QUIET, Progress
+from slimmer.report import file_records, warning_records
+from slimmer.trace.roots import RootOptions, run_spec
+from slimmer.trace.session import TraceResult, trace_image
+
+
+@dataclass(frozen=True)
+class SlimOptions:
+    output: str | None = None  # TRANSPORT:... of the result
+    tag: str | None = None  # NAME:TAG in the daemon
+    entrypoint: str | None = None
+    cmd: str | None = None
+    roots: RootOptions = RootOptions()
+    exclude: tuple[str, ...] = ()
+    report: Path | None = None
+    verify: bool = False
+    verify_cmds: tuple[str, ...] = ()
+    verify_timeout: float = 60.0
+
+
+@dataclass
+class SlimResult:
+    output: str  # where the result went, as a reference
+    written: str  # the sink's description
+    size_before: int
+    size_after: int
+    kept_files: int
+    config_digest: str
+    seconds: float
+    trace: TraceResult
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.size_before / self.size_after if self.size_after else float("inf")
+
+
+def default_output(source: ImageRef) -> str:
+    """Beside the source, in the same transport, with `.slim` in the name."""
+    if source.transport == DAEMON:
+        name, tag = _split_tag(source.path)
+        return f"{DAEMON}:{name}.slim:{tag}"
+    if source.transport in (DOCKER_ARCHIVE, OCI_ARCHIVE):
+        stem, ext = posixpath.splitext(source.path)
+        return f"{source.transport}:{stem}.slim{ext or '.tar'}"
+    return f"{OCI}:{source.path.rstrip('/')}.slim"
+
+
+def _split_tag(name: str) -> tuple[str, str]:
+    if "@" in name or ":" not in name.rsplit("/", 1)[-1]:
+        raise UsageError(f"{name} has no tag to derive the output name from: give --tag NAME:TAG or --output")
+    repo, tag = name.rsplit(":", 1)
+    return repo, tag
+
+
+def output_reference(source: ImageRef, options: SlimOptions) -> str:
+    if options.output and options.tag:
+        raise UsageError("give either --output or --tag, not both")
+    if options.tag:
+        return f"{DAEMON}:{parse_tag(options.tag)}"
+    return options.output or default_output(source)
+
+
+def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> SlimResult:
+    started = time.monotonic()
+    source = parse_reference(source_text)
+    output = output_reference(source, options)
+    with open_analysis(source_text, progress) as opened:
+        spec = run_spec(opened.image.config, options.entrypoint, options.cmd)
+        traced = trace_image(opened.fs, spec, options.roots, options.exclude)
+        packed = write_layer(opened.fs, traced.keep.reasons, opened.workdir / "slim-layer.tar")
+        slim_image = OutputImage(slim_config(opened.image.config, opened.image.config_digest, packed.diff_id),
+                                 [packed.blob], [output.split(":", 1)[1]] if output.startswith(DAEMON + ":") else [])
+        written = write_image(slim_image, output, opened.workdir, progress, protect={source_text, str(source)})
+        result = SlimResult(output=output, written=written, size_before=audit_size(opened), size_after=packed.size,
+                            kept_files=len(traced.keep), config_digest=slim_image.config_digest,
+                            seconds=0.0, trace=traced)
+        if options.verify:
+            result.comparisons = _verify(opened, source, output, options, slim_image, progress)
+        result.seconds = time.monotonic() - started
+        if options.report:
+            write_report(options.report, source_text, result, opened)
+    failed = [c for c in result.comparisons if not c.same]
+    if failed:
+        details = "\n\n".join(f"$ {c.command}\n{c.diff()}" for c in failed)
+        raise VerifyFailed(f"--verify: the slim image behaves differently for {len(failed)} of "
+                           f"{len(result.comparisons)} command(s); the slim image stays at {output} for inspection",
+                           details)
+    return result
+
+
+class VerifyFailed(SlimError):
+    """The two images differ; `details` holds the diff, printed before the one-line error."""
+
+    def __init__(self, message: str, details: str) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def audit_size(opened: OpenedImage) -> int:
+    return sum(stats.size for stats in opened.merged.layers)
+
+
+def _verify(opened: OpenedImage, source: ImageRef, output: str, options: SlimOptions, slim_image: OutputImage,
+            progress: Progress) -> list[Comparison]:
+    """Both images must be in the daemon to run: load whichever is not, under a temporary tag."""
+    client = daemon.connect()
+    temporary: list[str] = []
+    try:
+        original = source.path if source.transport == DAEMON else _load_temporary(
+            OutputImage(opened.image.config_bytes, opened.layer_tars), "original", opened, progress, temporary)
+        slim_name = output.split(":", 1)[1] if output.startswith(DAEMON + ":") else _load_temporary(
+            slim_image, "slim", opened, progress, temporary)
+        commands: list[list[str] | None] = [None] + [shlex.split(c) for c in options.verify_cmds]
+        entrypoint = shlex.split(options.entrypoint) if options.entrypoint else None
+        if options.cmd is not None:
+            commands[0] = shlex.split(options.cmd)
+        return compare(client, original, slim_name, commands, entrypoint, options.verify_timeout)
+    finally:
+        for tag in temporary:
+            try:
+                client.images.remove(tag)
+            except Exception:
+                pass  # best effort: a leftover temporary tag is harmless
+
+
+def _load_temporary(image: OutputImage, what: str, opened: OpenedImage, progress: Progress,
+                    temporary: list[str]) -> str:
+    tag = f"slimmer-verify-{what}:{image.config_digest[7:19]}"
+    write_image(OutputImage(image.config_bytes, image.layers, [tag]), f"{DAEMON}:{tag}", opened.workdir, progress)
+    temporary.append(tag)
+    return tag
+
+
+def write_report(path: Path, source: str, result: SlimResult, opened: OpenedImage) -> None:
+    traced = result.trace
+    report = {
+        "image": source,
+        "output": result.output,
+        "output_config_digest": result.config_digest,
+        "sizes": {"before": result.size_before, "after": result.size_after},
+        "seconds": round(result.seconds, 3),
+        "files": file_records(opened.fs, traced.keep, traced.ctx, chains=True),
+        "warnings": warning_records(traced.keep),
+        "excluded": traced.excluded,
+        "verify": [{"command": c.command, "same": c.same, "original_exit": c.original.exit_code,
+                    "slim_exit": c.slim.exit_code} for c in result.comparisons],
+    }
+    with atomic_file(path) as f:
+        f.write(json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
