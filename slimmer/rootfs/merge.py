@@ -111,16 +111,19 @@ def merge_layers(layers: list[Blob], progress: Progress = QUIET) -> MergeResult:
 def _apply_layer(tree: _Tree, items: list[LayerItem], index: int) -> LayerStats:
     stats = LayerStats(index)
     # Whiteouts first: they act on the layers below only, wherever they stand in the tar.
+    # What they remove stays reachable for hardlinks of this layer, which may predate them.
+    whited_out: dict[str, Entry] = {}
     for item in items:
         if item.kind == "whiteout" and item.path:
             removed = tree.remove(item.path)
-            stats.removed += _non_dirs(removed)
-            stats.hidden_bytes += _file_bytes(removed)
         elif item.kind == "opaque":
-            for name in sorted(tree.children.get(item.path, ())):
-                removed = tree.remove(posixpath.join(item.path, name))
-                stats.removed += _non_dirs(removed)
-                stats.hidden_bytes += _file_bytes(removed)
+            removed = [e for name in sorted(tree.children.get(item.path, ()))
+                       for e in tree.remove(posixpath.join(item.path, name))]
+        else:
+            continue
+        stats.removed += _non_dirs(removed)
+        stats.hidden_bytes += _file_bytes(removed)
+        whited_out.update((e.path, e) for e in removed)
 
     counted_content: set[int] = set()
     for item in items:
@@ -129,7 +132,7 @@ def _apply_layer(tree: _Tree, items: list[LayerItem], index: int) -> LayerStats:
         entry = item.entry
         assert entry is not None
         if item.kind == "hardlink":
-            _link_to(tree, entry, item.target, index)
+            _link_to(tree.entries.get(item.target) or whited_out.get(item.target), entry, item.target, index)
         if entry.type is EntryType.FILE:
             stats.files += 1
             if entry.layer == index and entry.offset not in counted_content:
@@ -141,9 +144,8 @@ def _apply_layer(tree: _Tree, items: list[LayerItem], index: int) -> LayerStats:
     return stats
 
 
-def _link_to(tree: _Tree, entry: Entry, target: str, index: int) -> None:
+def _link_to(original: Entry | None, entry: Entry, target: str, index: int) -> None:
     """Give a hardlink the content of what it links to, which must already exist."""
-    original = tree.entries.get(target)
     if original is None or original.type is EntryType.DIR:
         what = "a directory" if original is not None else "does not exist in the image"
         raise CorruptImageError(f"layer {index}: hardlink {entry.path!r} points to {target!r}, which {what}")
