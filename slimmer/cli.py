@@ -213,6 +213,13 @@ def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace, Progress], int]]] = {
+    "audit": (_audit_parser, cmd_audit),
+    "trace": (_trace_command_parser, cmd_trace),
+    "why": (_why_parser, cmd_why),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
