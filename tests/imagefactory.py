@@ -341,7 +341,8 @@ def write_docker_archive(path: Path | str, images: Any, config_extra: dict | Non
     for img in images:
         layer_paths = []
         chain = None
-        for layer, diff_id in zip(img.layers, img.diff_ids):
+        for layer in img.layers:
+            diff_id = digest(layer)
             stored = compress(layer, compression)
             if layout == "oci":
                 name = f"blobs/sha256/{digest(stored).split(':')[1]}"

@@ -80,6 +80,16 @@ class TarIndex:
             with tarfile.open(self.path, "r:") as tf:
                 for ti in tf:
                     self._add(ti, file_size)
+                end = tf.offset
+            # tarfile stops quietly at a cut or damaged header after the first member: the
+            # archive must go on with the zero block that marks its end.
+            with open(self.path, "rb") as f:
+                f.seek(end)
+                block = f.read(512)
+            if len(block) < 512:
+                raise CorruptImageError(f"{self.label}: archive is truncated (at byte {end})")
+            if block != bytes(512):
+                raise CorruptImageError(f"{self.label}: damaged tar archive (bad header at byte {end})")
         except tarfile.ReadError as e:
             msg = str(e)
             if "unexpected end" in msg or "truncated" in msg:
