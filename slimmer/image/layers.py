@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tempfile
 import threading
 from pathlib import Path
@@ -102,6 +103,42 @@ def _label(layer: Layer, index: int | None) -> str:
     return f"{where} ({short(layer.diff_id)})"
 
 
+class _HashWriter:
+    """Hashes and writes chunks on a worker thread, so that decompressing overlaps with both
+    (zlib, zstd, hashlib and file writes all release the GIL on large buffers)."""
+
+    def __init__(self, out, digest) -> None:
+        self._out, self._digest = out, digest
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._size = 0
+        self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._digest.update(data)
+                    self._out.write(data)
+                    self._size += len(data)
+                except BaseException as e:  # reported to the producer
+                    self._error = e
+
+    def put(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> int:
+        """Wait for the queued chunks; return the byte count (raises the worker's error)."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._size
+
+
 def uncompressed_layer(layer: Layer, spool_dir: Path, progress: Progress = QUIET, *,
                        index: int | None = None) -> Blob:
     """The layer as a verified uncompressed tar. `index` (1-based) only names it in messages."""
@@ -156,13 +193,14 @@ def uncompressed_layer(layer: Layer, spool_dir: Path, progress: Progress = QUIET
                     bar.update(len(data))
                     yield data
 
+            writer = _HashWriter(out, diff_hash)
             try:
                 for data in compression.decompress_chunks(kind, compressed()):
-                    diff_hash.update(data)
-                    out.write(data)
-                    size += len(data)
+                    writer.put(data)
             except SlimError as e:
                 raise type(e)(f"{label}: {e}") from None
+            finally:
+                size = writer.close()
         stored = f"{stored_alg}:{stored_hash.hexdigest()}"
         if layer.digest is not None and stored != layer.digest:
             raise CorruptImageError(f"{label}: digest mismatch (manifest says {layer.digest}, "
