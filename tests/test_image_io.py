@@ -728,3 +728,73 @@ def test_large_archive_is_indexed_not_extracted(tmp_path):
         blob = uncompressed_layer(img.layers[0], tmp_path / "spool")
         assert blob.path == archive and blob.size == size
     assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())
+
+
+# --- fuzz: any damage is a one-line SlimError, never a traceback -------------------------------
+
+_FUZZ_VALUES = [None, 0, -1, 1 << 70, "", "x", "sha256:" + "0" * 64, [], [1], {}, {"a": 1}, True, 1.5,
+                "../../etc/passwd", "/abs"]
+
+
+def _mutate(doc, rnd):
+    """Replace (or delete) one random node of a JSON document."""
+    paths = []
+
+    def walk(x, p):
+        paths.append(p)
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, p + [k])
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, p + [i])
+
+    walk(doc, [])
+    p = rnd.choice(paths)
+    if not p:
+        return rnd.choice(_FUZZ_VALUES)
+    parent = doc
+    for k in p[:-1]:
+        parent = parent[k]
+    if rnd.random() < 0.2 and isinstance(parent, dict):
+        del parent[p[-1]]
+    else:
+        parent[p[-1]] = rnd.choice(_FUZZ_VALUES)
+    return doc
+
+
+def test_fuzzed_inputs_fail_with_one_line(tmp_path):
+    import random
+
+    rnd = random.Random(1234)
+    img = image()
+    errors = 0
+    for it in range(240):
+        d = tmp_path / f"c{it}"
+        d.mkdir()
+        kind = ("oci", "legacy", "docker25")[it % 3]
+        selector = rnd.choice(["", ":test:latest", ":@0", ":@1", ":nope"])
+        if kind == "oci":
+            root = write_oci_layout(d / "oci", img, compression=rnd.choice([None, "gzip", "zstd"]),
+                                    as_index=rnd.random() < 0.3)
+            victim = rnd.choice([p for p in root.rglob("*")
+                                 if p.is_file() and p.stat().st_size < 5000 and p.read_bytes()[:1] == b"{"])
+            victim.write_bytes(json.dumps(_mutate(json.loads(victim.read_bytes()), rnd)).encode())
+            ref = f"oci:{root}{selector}"
+        else:
+            path = write_docker_archive(d / "a.tar", img, layout="oci" if kind == "docker25" else "legacy",
+                                        mutate_manifest=lambda m: _mutate(m, rnd))
+            if rnd.random() < 0.5:
+                data = bytearray(path.read_bytes())
+                for _ in range(rnd.randint(1, 5)):
+                    data[rnd.randrange(len(data))] = rnd.randrange(256)
+                path.write_bytes(bytes(data))
+            ref = f"docker-archive:{path}{selector}"
+        try:
+            with open_image(ref, d / "w") as opened:
+                uncompressed_layers(opened, d / "s")
+        except SlimError as e:
+            errors += 1
+            assert str(e) and "\n" not in str(e), (ref, str(e))
+        assert litter(d / "w") == [] and not list((d / "w").glob("source-*"))
+    assert errors > 100  # the mutations did reach the parsers

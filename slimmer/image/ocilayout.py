@@ -143,6 +143,8 @@ def _describe(i: int, desc: dict) -> str:
 
 
 def select_descriptor(manifests: list, ref: str | None, label: str) -> dict:
+    if not all(isinstance(d, dict) for d in manifests):
+        raise CorruptImageError(f"{label}: index.json: a manifests entry is not a JSON object")
     if ref is not None and re.fullmatch(r"@[0-9]+", ref):
         n = int(ref[1:])
         if n >= len(manifests):
@@ -174,13 +176,17 @@ def _platform_of(desc: dict) -> tuple[str, str, str | None] | None:
     p = desc.get("platform")
     if not isinstance(p, dict):
         return None
-    return p.get("os"), p.get("architecture"), p.get("variant")
+    def text(key: str) -> str | None:
+        value = p.get(key)
+        return value if isinstance(value, str) else None
+    return text("os"), text("architecture"), text("variant")
 
 
 def select_platform(manifests: list, label: str) -> dict:
     """The manifest of an index for this machine, else linux/amd64, else the only one."""
-    candidates = [d for d in manifests if isinstance(d, dict)
-                  and _platform_of(d) not in (("unknown", "unknown", None),)]
+    if not all(isinstance(d, dict) for d in manifests):
+        raise CorruptImageError(f"{label}: image index: a manifests entry is not a JSON object")
+    candidates = [d for d in manifests if _platform_of(d) != ("unknown", "unknown", None)]
     host_os, host_arch, host_variant = host_platform()
     wanted = [(host_os, host_arch, host_variant), ("linux", "amd64", None)]
     for want_os, want_arch, want_variant in wanted:
