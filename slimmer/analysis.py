@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from slimmer.image.blob import Blob
-from slimmer.image.layers import uncompressed_layer
+from slimmer.image.layers import uncompressed_layers
 from slimmer.image.model import Image
 from slimmer.image.sources import open_image
 from slimmer.progress import QUIET, Progress
@@ -41,5 +41,5 @@ def open_analysis(reference: str, progress: Progress = QUIET) -> Iterator[Opened
     with tempfile.TemporaryDirectory(prefix="slimmer-") as tmp:
         workdir = Path(tmp)
         with open_image(reference, workdir, progress) as image:
-            tars = [uncompressed_layer(layer, workdir, progress) for layer in image.layers]
+            tars = uncompressed_layers(image, workdir, progress)
             yield OpenedImage(image, tars, merge_layers(tars, progress), workdir)
