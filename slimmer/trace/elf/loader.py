@@ -1,0 +1,970 @@
+"""The image's dynamic loader, simulated statically: glibc's ld.so and musl's ldso search rules.
+
+`ImageLoader` holds what is shared by every program of one image (parsed ELF facts by content,
+ld.so.cache, ld.so.conf, directory probes); `Process` simulates one program start: the
+interpreter, preloads, the breadth-first DT_NEEDED walk with RPATH inheritance along the chain
+of loaders, then the libraries libc and well-known code dlopen behind the program's back.
+
+glibc order for a name without '/' (elf/dl-load.c, _dl_map_object), requested by object L:
+  1. DT_RPATH of L, of L's loader, ... up the chain, then of the executable -- only when L has
+     no DT_RUNPATH (and an object's DT_RPATH is ignored when it has DT_RUNPATH itself);
+  2. LD_LIBRARY_PATH (tokens expanded for the executable);
+  3. DT_RUNPATH of L only (not inherited);
+  4. /etc/ld.so.cache, unless L has DF_1_NODEFLIB, which also rejects cached system-dir paths;
+  5. the system directories compiled into ld.so, unless L has DF_1_NODEFLIB.
+Every directory is tried with its glibc-hwcaps (and legacy hwcap) subdirectories first; a file
+of the wrong ELF class or machine is skipped and the search goes on, as ld.so does.
+
+musl order (ldso/dynlink.c, load_library): names of libc itself (libc.so, libpthread.so, ...)
+are the loader; LD_LIBRARY_PATH; the DT_RUNPATH-or-DT_RPATH of L and of every object up L's
+chain (both inherited); /etc/ld-musl-ARCH.path relative to the loader's prefix, else
+/lib:/usr/local/lib:/usr/lib. No cache, no hwcaps, no class check (the first file found wins).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from slimmer.rootfs.entry import Entry
+from slimmer.rootfs.fs import RootFS, SymlinkLoopError
+from slimmer.trace.elf import extras
+from slimmer.trace.elf.ldcache import LdCache, LdCacheError, parse_ldcache
+from slimmer.trace.elf.ldconf import read_ldconf
+from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo, parse_elf, read_strings
+
+LD_SO_CACHE = "/etc/ld.so.cache"
+LD_SO_PRELOAD = "/etc/ld.so.preload"
+
+
+# -- per-architecture tables ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    triplet: str  # Debian multiarch directory name
+    glibc_interp: str
+    musl_arch: str
+    cache_flags: frozenset[int]  # ld.so.cache entry flags this ABI accepts (_dl_cache_check_flags)
+    platforms: tuple[str, ...]  # values $PLATFORM (AT_PLATFORM or glibc's override) can take
+    hwcaps: tuple[str, ...] | None  # glibc-hwcaps subdirectories searched, priority order (None: any)
+    legacy_hwcaps: tuple[str, ...] = ()  # legacy hwcap subdirectory names (glibc < 2.37)
+    lib64: bool = False  # non-Debian layout uses /lib64, /usr/lib64
+
+
+ARCHES: dict[tuple[int, int], Arch] = {
+    (62, 64): Arch("x86_64", "x86_64-linux-gnu", "/lib64/ld-linux-x86-64.so.2", "x86_64", frozenset({0x0303}),
+                   ("x86_64", "haswell", "xeon_phi"), ("x86-64-v4", "x86-64-v3", "x86-64-v2"),
+                   ("x86_64", "avx512_1"), lib64=True),
+    (62, 32): Arch("x32", "x86_64-linux-gnux32", "/libx32/ld-linux-x32.so.2", "x32", frozenset({0x0803}),
+                   ("x86_64", "haswell", "xeon_phi"), ("x86-64-v4", "x86-64-v3", "x86-64-v2"), ("x86_64",)),
+    (3, 32): Arch("i386", "i386-linux-gnu", "/lib/ld-linux.so.2", "i386", frozenset({0x0003, 0x0001}),
+                  ("i686", "i586", "i486", "i386"), (), ("sse2", "i686")),
+    (183, 64): Arch("aarch64", "aarch64-linux-gnu", "/lib/ld-linux-aarch64.so.1", "aarch64",
+                    frozenset({0x0A03}), ("aarch64",), None, ()),
+    (40, 32): Arch("arm", "arm-linux-gnueabihf", "/lib/ld-linux-armhf.so.3", "armhf", frozenset({0x0903}),
+                   ("v7l", "v8l"), None, ("vfp", "neon")),
+    (21, 64): Arch("ppc64le", "powerpc64le-linux-gnu", "/lib64/ld64.so.2", "powerpc64le", frozenset({0x0503}),
+                   ("power8", "power9", "power10"), ("power10", "power9"), (), lib64=True),
+    (22, 64): Arch("s390x", "s390x-linux-gnu", "/lib/ld64.so.1", "s390x", frozenset({0x0403}),
+                   ("z900", "z13", "z14", "z15"), ("z16", "z15", "z14", "z13"), (), lib64=True),
+    (243, 64): Arch("riscv64", "riscv64-linux-gnu", "/lib/ld-linux-riscv64-lp64d.so.1", "riscv64",
+                    frozenset({0x1003}), ("riscv64",), None, ()),
+}
+MUSL_DEFAULT_PATH = "/lib:/usr/local/lib:/usr/lib"
+# names musl's loader answers itself (ldso/dynlink.c "reserved")
+MUSL_RESERVED = ("c", "pthread", "rt", "m", "dl", "util", "xnet")
+
+
+def arch_for(info: ElfInfo) -> Arch:
+    known = ARCHES.get((info.machine, info.elf_class))
+    if known is not None:
+        return known
+    return Arch(info.machine_name, f"{info.machine_name}-linux-gnu", "", info.machine_name, frozenset(),
+                (info.machine_name,), None, ())
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How one loader of the image searches: fixed by libc, architecture and interpreter."""
+
+    libc: str  # "glibc" or "musl"
+    arch: Arch
+    elf_class: int
+    byteorder: str
+    machine: int
+    interp: str | None  # as written in PT_INTERP (or the image's default for a library root)
+    system_dirs: tuple[str, ...]
+    system_dirs_source: str  # "read from /lib64/ld-linux-x86-64.so.2" or "table"
+    dst_lib: str  # what $LIB expands to
+
+    def accepts(self, info: ElfInfo) -> str | None:
+        """None when the loader would use this object, else why it skips it."""
+        if info.elf_class != self.elf_class:
+            return f"{info.elf_class}-bit"
+        if info.machine != self.machine:
+            return f"{info.machine_name} machine"
+        if info.byteorder != self.byteorder:
+            return f"{info.byteorder}-endian"
+        if info.type not in (ET_DYN, ET_EXEC):
+            return "not a shared object"
+        return None
+
+
+# -- results of a simulated start -----------------------------------------------------------
+
+# categories of tree items: what the loader itself opens ...
+LOADER_CATEGORIES = frozenset({"interp", "needed", "preload"})
+# ... and what is kept for other reasons (extras)
+
+
+@dataclass
+class TreeItem:
+    """One path the program start needs, and why."""
+
+    path: str  # as the loader (or libc) opens it: directory + name, symlinks unresolved
+    reason: str
+    category: str  # interp, needed, preload, hwcaps, ldconf, nss, nss-data, gconv, libgcc_s, dlopen-name, dlopen-known, data
+    requester: str | None  # the object whose load (or code) caused it
+    optional: bool = False
+
+
+@dataclass
+class LoadedObject:
+    path: str  # l_name: the path it was opened at
+    real: str
+    entry: Entry
+    info: ElfInfo
+    loader: "LoadedObject | None"  # l_loader: the object that caused it to be loaded
+    origin: str | None  # what $ORIGIN expands to for its own RPATH/RUNPATH
+    kind: str  # main, interp, needed, preload, dlopen
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class LoadTree:
+    """Everything one program start opens, as computed from the image's own files."""
+
+    root: str
+    description: str
+    libc: str | None
+    items: list[TreeItem] = field(default_factory=list)
+    objects: list[LoadedObject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def loader_paths(self) -> list[str]:
+        """What `ld.so --list` would print (paths of the initial load)."""
+        return [i.path for i in self.items if i.category in LOADER_CATEGORIES]
+
+
+@dataclass
+class _Found:
+    path: str
+    entry: Entry
+    info: ElfInfo
+    how: str
+
+
+@dataclass
+class _Search:
+    found: _Found | None = None
+    variants: list[TreeItem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
+
+
+# -- the image-wide loader ------------------------------------------------------------------
+
+class ImageLoader:
+    """Loader state shared by every program of one image: caches keyed by content and path."""
+
+    def __init__(self, fs: RootFS, env: Mapping[str, str] | None = None,
+                 warn: Callable[[str | None, str], None] | None = None, cwd: str = "/",
+                 gconv: str = "all", dlopen_names: bool = True,
+                 known_dlopen: tuple[extras.KnownDlopen, ...] = extras.KNOWN_DLOPEN) -> None:
+        self.fs = fs
+        self.env = dict(env or {})
+        self._warn = warn or (lambda path, msg: None)
+        self.cwd = cwd
+        self.gconv = gconv
+        self.dlopen_names = dlopen_names
+        self.known_dlopen = known_dlopen
+        self._infos: dict[tuple[int, int], ElfInfo | ElfError] = {}
+        self._resolved: dict[str, tuple[str, Entry | None]] = {}
+        self._rules: dict[tuple, Rules] = {}
+        self._system_dirs: dict[tuple[int, int], tuple[tuple[str, ...], str]] = {}
+        self._subdirs: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+        self._ldcache: LdCache | None | bool = False  # False: not read yet
+        self._ldconf: list[str] | None = None
+        self._nsswitch: dict[str, tuple[str, ...]] | None = None
+        self._gconv_items: dict[str, list[TreeItem]] = {}
+        self._dlopen_strings: dict[tuple[int, int], list[str]] = {}
+        self._warned: set[tuple[str | None, str]] = set()
+
+    # -- small shared helpers --
+
+    def warn(self, path: str | None, message: str) -> None:
+        if (path, message) not in self._warned:
+            self._warned.add((path, message))
+            self._warn(path, message)
+
+    def resolve(self, path: str) -> tuple[str, Entry | None]:
+        """Real path and entry of `path` (following symlinks inside the image), memoised."""
+        hit = self._resolved.get(path)
+        if hit is None:
+            try:
+                r = self.fs.resolve(path)
+                hit = (r.path, r.entry)
+            except SymlinkLoopError:
+                hit = (path, None)
+            self._resolved[path] = hit
+        return hit
+
+    def info(self, entry: Entry) -> ElfInfo:
+        """Parsed ELF facts of a regular file, once per content. Raises ElfError."""
+        key = entry.content_key
+        hit = self._infos.get(key)
+        if hit is None:
+            try:
+                hit = parse_elf(lambda off, size: self.fs.read(entry, size, off), entry.size)
+            except ElfError as e:
+                hit = e
+            except Exception as e:  # struct errors on corrupt files
+                hit = ElfError(f"corrupt ELF: {e}")
+            self._infos[key] = hit
+        if isinstance(hit, ElfError):
+            raise hit
+        return hit
+
+    def read_text(self, path: str) -> str | None:
+        _real, entry = self.resolve(path)
+        if entry is None or not entry.is_file:
+            return None
+        return self.fs.read(entry).decode("utf-8", "surrogateescape")
+
+    # -- rules --
+
+    def rules_for(self, info: ElfInfo, interp: str | None) -> Rules:
+        """Loader rules for a program whose interpreter is `interp` (None: a library root)."""
+        arch = arch_for(info)
+        libc = "glibc"
+        if interp is None:
+            interp, libc = self._default_interp(info, arch)
+        elif posixpath.basename(interp).startswith("ld-musl-"):
+            libc = "musl"
+        key = (libc, info.machine, info.elf_class, info.byteorder, interp)
+        rules = self._rules.get(key)
+        if rules is None:
+            if libc == "musl":
+                dirs, source = (), "musl"
+            else:
+                dirs, source = self._glibc_system_dirs(interp, arch, info)
+            dst_lib = dirs[0].strip("/") if dirs else "lib"
+            rules = self._rules[key] = Rules(libc, arch, info.elf_class, info.byteorder, info.machine, interp,
+                                             dirs, source, dst_lib)
+        return rules
+
+    def _default_interp(self, info: ElfInfo, arch: Arch) -> tuple[str | None, str]:
+        """The loader a library root would run under: told by its libc dependency, else by what
+        the image has."""
+        musl = f"/lib/ld-musl-{arch.musl_arch}.so.1"
+        if any(n.startswith("libc.musl-") or n == "libc.so" for n in info.needed):
+            return musl, "musl"
+        if "libc.so.6" in info.needed or self.resolve(arch.glibc_interp)[1] is not None:
+            return arch.glibc_interp or None, "glibc"
+        if self.resolve(musl)[1] is not None:
+            return musl, "musl"
+        return arch.glibc_interp or None, "glibc"
+
+    def _glibc_system_dirs(self, interp: str | None, arch: Arch, info: ElfInfo) -> tuple[tuple[str, ...], str]:
+        """ld.so's compiled-in search directories, read from the image's own ld.so when possible."""
+        entry = self.resolve(interp)[1] if interp else None
+        if entry is not None and entry.is_file:
+            key = entry.content_key
+            if key not in self._system_dirs:
+                self._system_dirs[key] = (_read_system_dirs(self, entry), f"read from {interp}")
+            dirs, source = self._system_dirs[key]
+            if dirs:
+                return dirs, source
+        if self.resolve(f"/usr/lib/{arch.triplet}")[1] is not None or self.resolve(f"/lib/{arch.triplet}")[1] is not None:
+            return (f"/lib/{arch.triplet}", f"/usr/lib/{arch.triplet}", "/lib", "/usr/lib"), "Debian multiarch table"
+        if info.elf_class == 64 and arch.lib64:
+            return ("/lib64", "/usr/lib64"), "lib64 table"
+        return ("/lib", "/usr/lib"), "default table"
+
+    # -- ld.so.cache / ld.so.conf --
+
+    def ldcache(self) -> LdCache | None:
+        if self._ldcache is False:
+            self._ldcache = None
+            _real, entry = self.resolve(LD_SO_CACHE)
+            if entry is not None and entry.is_file:
+                try:
+                    self._ldcache = parse_ldcache(self.fs.read(entry))
+                except (LdCacheError, Exception) as e:  # a corrupt cache is ignored by ld.so too
+                    self.warn(LD_SO_CACHE, f"unreadable ld.so.cache ignored: {e}")
+        return self._ldcache  # type: ignore[return-value]
+
+    def ldconf_dirs(self) -> list[str]:
+        if self._ldconf is None:
+            self._ldconf = read_ldconf(self.fs)
+        return self._ldconf
+
+    def nsswitch(self) -> dict[str, tuple[str, ...]] | None:
+        """Parsed /etc/nsswitch.conf, None when the image has none (glibc then uses defaults)."""
+        if self._nsswitch is None:
+            text = self.read_text(extras.NSSWITCH_CONF)
+            self._nsswitch = extras.parse_nsswitch(text) if text is not None else False  # type: ignore[assignment]
+        return self._nsswitch or None
+
+    # -- directory probing --
+
+    def subdirs(self, directory: str, rules: Rules) -> tuple[tuple[str, str], ...]:
+        """hwcap subdirectories of `directory` that exist and that this ld.so may search before
+        the directory itself, in its order: (subdir, description)."""
+        arch = rules.arch
+        key = (directory, arch.hwcaps, arch.legacy_hwcaps + arch.platforms)
+        hit = self._subdirs.get(key)
+        if hit is not None:
+            return hit
+        found: list[tuple[str, str]] = []
+        real, entry = self.resolve(directory)
+        if entry is not None and entry.is_dir:
+            children = set(self.fs.listdir(real))
+            if "glibc-hwcaps" in children:
+                present = self.fs.listdir(posixpath.join(real, "glibc-hwcaps"))
+                order = arch.hwcaps if arch.hwcaps is not None else tuple(sorted(present))
+                for name in order:
+                    if name in present:
+                        found.append((f"glibc-hwcaps/{name}", f"glibc-hwcaps {name}"))
+            legacy = set(("tls",) + arch.legacy_hwcaps + arch.platforms)
+            if children & legacy:
+                for sub in self._legacy(real, legacy, ""):
+                    found.append((sub, f"legacy hwcap subdirectory {sub}"))
+        self._subdirs[key] = hit = tuple(found)
+        return hit
+
+    def _legacy(self, real: str, names: set[str], prefix: str, depth: int = 0) -> list[str]:
+        """Nested legacy hwcap directories (tls/x86_64/haswell ...), deepest first like ld.so."""
+        out: list[str] = []
+        if depth >= 3:
+            return out
+        for name in self.fs.listdir(posixpath.join(real, prefix) if prefix else real):
+            if name in names and (name != "tls" or depth == 0):
+                sub = f"{prefix}/{name}" if prefix else name
+                sub_real, e = self.resolve(posixpath.join(real, sub))
+                if e is not None and e.is_dir:
+                    out.extend(self._legacy(real, names, sub, depth + 1))
+                    out.append(sub)
+        return out
+
+    # -- dlopen-by-name strings --
+
+    def dlopen_strings(self, entry: Entry, info: ElfInfo) -> list[str]:
+        key = entry.content_key
+        hit = self._dlopen_strings.get(key)
+        if hit is None:
+            raw = read_strings(lambda off, size: self.fs.read(entry, size, off), info, extras.DLOPEN_NAME)
+            seen: set[str] = set()
+            hit = []
+            for b in raw:
+                s = b.decode("utf-8", "surrogateescape")
+                if s not in seen:
+                    seen.add(s)
+                    hit.append(s)
+            self._dlopen_strings[key] = hit
+        return hit
+
+    # -- gconv --
+
+    def gconv_items(self, rules: Rules, libc: LoadedObject | None, requester: str) -> list[TreeItem]:
+        """gconv configuration and modules of the image's gconv directories."""
+        dirs: list[str] = []
+        for d in self.env.get("GCONV_PATH", "").split(":"):
+            if d.startswith("/"):
+                dirs.append(d)
+        libc_dir = posixpath.dirname(libc.real) if libc is not None else f"/usr/lib/{rules.arch.triplet}"
+        for pattern in extras.GCONV_DIR_CANDIDATES:
+            d = pattern.format(libc_dir=libc_dir, triplet=rules.arch.triplet)
+            real, entry = self.resolve(d)
+            if entry is not None and entry.is_dir and real not in [self.resolve(x)[0] for x in dirs]:
+                dirs.append(d)
+                break  # glibc has one compiled-in GCONV_DIR
+        key = ":".join(dirs)
+        if key in self._gconv_items:
+            return self._gconv_items[key]
+        items: list[TreeItem] = []
+        for d in dirs:
+            real, entry = self.resolve(d)
+            if entry is None or not entry.is_dir:
+                continue
+            configs = [posixpath.join(d, c) for c in extras.GCONV_CONFIGS]
+            configs += self.fs.glob(posixpath.join(d, extras.GCONV_CONF_DIR, "*.conf"))
+            modules: list[str] = []
+            for c in configs:
+                text = self.read_text(c)
+                if text is None:
+                    continue
+                items.append(TreeItem(c, f"gconv configuration: {requester} imports iconv_open", "gconv",
+                                      requester, optional=True))
+                if not c.endswith(".cache"):
+                    for m in extras.parse_gconv_modules(text):
+                        modules.append(m if m.startswith("/") else posixpath.join(d, m))
+            if self.gconv == "all":
+                seen: set[str] = set()
+                for m in modules:
+                    if m not in seen:
+                        seen.add(m)
+                        items.append(TreeItem(m, f"gconv module named in {d}/gconv-modules (iconv_open can load "
+                                                 f"any charset at run time; kept conservatively)", "gconv",
+                                              requester, optional=True))
+        self._gconv_items[key] = items
+        return items
+
+
+def _read_system_dirs(loader: ImageLoader, entry: Entry) -> tuple[str, ...]:
+    """The NUL-separated list of system directories compiled into ld.so ("/lib/x86_64-linux-gnu/\\0...")."""
+    try:
+        info = loader.info(entry)
+    except ElfError:
+        return ()
+    pattern = re.compile(rb"(?<=\0)((?:/[\w.+-]+(?:/[\w.+-]+)*/\0){2,})")
+    for match in read_strings(lambda off, size: loader.fs.read(entry, size, off), info, pattern):
+        dirs = [d.decode() for d in match.split(b"\0") if d]
+        if all("lib" in d for d in dirs):
+            return tuple(d.rstrip("/") or "/" for d in dirs)
+    return ()
+
+
+# -- path lists and dynamic string tokens -----------------------------------------------------
+
+_GLIBC_DST = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
+
+
+def expand_glibc(spec: str, origin: str | None, rules: Rules, cwd: str, seps: str = ":") -> list[tuple[str, str]]:
+    """Directories of an RPATH/RUNPATH/LD_LIBRARY_PATH value as glibc's fillin_rpath makes them:
+    (directory, note). Elements whose $ORIGIN is unknown are dropped; $PLATFORM, unknown
+    statically, yields one directory per possible platform."""
+    out: list[tuple[str, str]] = []
+    for element in re.split(f"[{re.escape(seps)}]", spec):
+        note = ""
+        if element == "":
+            element, note = cwd, "empty element: the current directory"
+        expansions = [element]
+        if "$" in element:
+            expansions = [""]
+            pos = 0
+            dropped = False
+            for m in _GLIBC_DST.finditer(element):
+                token = m.group(1) or m.group(2)
+                literal = element[pos:m.start()]
+                pos = m.end()
+                if token == "ORIGIN":
+                    if origin is None:
+                        dropped = True
+                        break
+                    values = [origin]
+                elif token == "LIB":
+                    values = [rules.dst_lib]
+                else:
+                    values = list(rules.arch.platforms)
+                    note = "$PLATFORM: every value the CPU could give"
+                expansions = [e + literal + v for e in expansions for v in values]
+            if dropped:
+                continue
+            expansions = [e + element[pos:] for e in expansions]
+        for d in expansions:
+            if not d.startswith("/"):
+                note = note or "relative directory: resolved against the working directory"
+                d = posixpath.join(cwd, d)
+            d = d.rstrip("/") or "/"
+            out.append((d, note))
+    return out
+
+
+def expand_musl(spec: str, origin: str | None, cwd: str) -> list[str]:
+    """musl's fixup_rpath + path_open: only $ORIGIN/${ORIGIN}; any other '$' voids the whole value."""
+    if "$" in spec:
+        for m in re.finditer(r"\$", spec):
+            rest = spec[m.start():]
+            if not (rest.startswith("$ORIGIN") or rest.startswith("${ORIGIN}")):
+                return []
+        if origin is None:
+            return []
+        spec = spec.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+    return [d if d.startswith("/") else posixpath.join(cwd, d) for d in re.split(r"[:\n]", spec) if d]
+
+
+# -- one simulated program start --------------------------------------------------------------
+
+class Process:
+    """Simulates the loader starting `root`, then the libraries loaded behind its back."""
+
+    def __init__(self, loader: ImageLoader, root: str, entry: Entry, info: ElfInfo) -> None:
+        self.ld = loader
+        self.root = root
+        self.info = info
+        self.rules = loader.rules_for(info, info.interp)
+        self.tree = LoadTree(root, info.describe(), self.rules.libc)
+        self.objects: list[LoadedObject] = []
+        self.by_name: dict[str, LoadedObject] = {}
+        self.by_key: dict[tuple[int, int], LoadedObject] = {}
+        self.rtld: LoadedObject | None = None
+        self._dirs_cache: dict[tuple[int, str], list[tuple[str, str]]] = {}
+        self._cache_emitted = False
+        # the executable's $ORIGIN: the kernel starts it at its real path (/proc/self/exe)
+        real, _e = loader.resolve(root)
+        self.main = self._add(root, real, entry, info, None, "main", posixpath.dirname(real))
+
+    # -- bookkeeping --
+
+    def _add(self, path: str, real: str, entry: Entry, info: ElfInfo, loader: LoadedObject | None, kind: str,
+             origin: str | None = None, name: str | None = None) -> LoadedObject:
+        obj = LoadedObject(path, real, entry, info, loader,
+                           origin if origin is not None else posixpath.dirname(path), kind)
+        obj.names.add(path)
+        if name:
+            obj.names.add(name)
+        if info.soname:
+            obj.names.add(info.soname)
+        for n in obj.names:
+            self.by_name.setdefault(n, obj)
+        self.by_key.setdefault(entry.content_key, obj)
+        self.objects.append(obj)
+        self.tree.objects.append(obj)
+        return obj
+
+    def emit(self, path: str, reason: str, category: str, requester: str | None, optional: bool = False) -> None:
+        self.tree.items.append(TreeItem(path, reason, category, requester, optional))
+
+    # -- the start --
+
+    def run(self) -> LoadTree:
+        info = self.info
+        if info.is_static or info.is_static_pie:
+            self.tree.notes.append(info.describe())
+            self._static_extras()
+            return self.tree
+        if info.interp:
+            self._load_interp(info.interp, f"program interpreter (PT_INTERP) of {self.root}")
+        elif self.rules.interp:
+            # a library root: it runs under the image's loader, which is kept with it
+            self._load_interp(self.rules.interp, f"dynamic loader the shared object {self.root} runs under "
+                                                 f"({self.rules.libc})", optional=True)
+        queue = [self.main]
+        if self.rules.libc == "glibc":
+            queue += self._preloads()
+        i = 0
+        while i < len(queue):
+            obj = queue[i]
+            i += 1
+            for name in obj.info.needed:
+                new = self.load(name, obj, "needed", f"DT_NEEDED {name} of {obj.path}")
+                if new is not None:
+                    queue.append(new)
+        self._extras()
+        return self.tree
+
+    def _load_interp(self, interp: str, reason: str, optional: bool = False) -> None:
+        self.emit(interp, reason, "interp", self.root, optional)
+        real, entry = self.ld.resolve(interp)
+        if entry is None or not entry.is_file:
+            if not optional:
+                self.ld.warn(self.root, f"interpreter {interp} not found in the image")
+            return
+        try:
+            info = self.ld.info(entry)
+        except ElfError as e:
+            self.ld.warn(self.root, f"interpreter {interp} is not a usable ELF file: {e}")
+            return
+        self.rtld = self._add(interp, real, entry, info, None, "interp")
+        if self.rules.libc == "musl":
+            self.rtld.names.add("libc.so")
+
+    def _preloads(self) -> list[LoadedObject]:
+        loaded: list[LoadedObject] = []
+        names = [(n, "LD_PRELOAD in the image environment") for n in re.split(r"[ :]", self.ld.env.get("LD_PRELOAD", "")) if n]
+        text = self.ld.read_text(LD_SO_PRELOAD)
+        if text is not None:
+            self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", "preload", self.root)
+            names += [(n, LD_SO_PRELOAD) for n in re.split(r"[ \t\n:]", text.split("#", 1)[0]) if n]
+        for name, source in names:
+            obj = self.load(name, self.main, "preload", f"preloaded {name} ({source})")
+            if obj is not None:
+                loaded.append(obj)
+        return loaded
+
+    # -- loading one name --
+
+    def load(self, name: str, requester: LoadedObject, category: str, reason: str,
+             optional: bool = False, quiet_missing: bool = False) -> LoadedObject | None:
+        """Load `name` for `requester` (DT_NEEDED, preload or dlopen); emit what the lookup
+        touches; return the object when it is new in the process."""
+        existing = self._already_loaded(name)
+        if existing is not None:
+            existing.names.add(name)
+            return None
+        search = self.search(name, requester)
+        if search.found is None:
+            if not quiet_missing:
+                where = "; ".join(search.searched) or "nowhere to search"
+                skipped = f"; skipped: {', '.join(search.skipped)}" if search.skipped else ""
+                self.ld.warn(requester.real, f"{reason}: not found ({where}{skipped})")
+            for v in search.variants:
+                self.tree.items.append(v)
+            return None
+        for v in search.variants:
+            self.tree.items.append(v)
+        found = search.found
+        skipped = f"; skipped {', '.join(search.skipped)}" if search.skipped else ""
+        self.emit(found.path, f"{reason} ({found.how}{skipped})", category, requester.real, optional)
+        real, _e = self.ld.resolve(found.path)
+        same = self.by_key.get(found.entry.content_key)
+        if same is not None:  # the same file under another path: ld.so reuses the loaded object
+            same.names.add(name)
+            return None
+        kind = "dlopen" if category not in ("needed", "preload") else category
+        return self._add(found.path, real, found.entry, found.info, requester, kind, None, name)
+
+    def _already_loaded(self, name: str) -> LoadedObject | None:
+        obj = self.by_name.get(name)
+        if obj is not None:
+            return obj
+        if self.rules.libc == "musl":
+            # libc.so, libpthread.so.0, libm.so.6, ... are the loader itself
+            if name.startswith("lib") and self.rtld is not None:
+                if any(name[3:].startswith(r + ".") for r in MUSL_RESERVED):
+                    return self.rtld
+            if self.rtld is not None and name == self.rtld.path:
+                return self.rtld
+        return None
+
+    # -- the search --
+
+    def search(self, name: str, requester: LoadedObject) -> _Search:
+        result = _Search()
+        if "/" in name:
+            path = name
+            if not name.startswith("/"):
+                path = posixpath.join(self.ld.cwd, name)
+                self.ld.warn(requester.real, f"{name} is a relative path: resolved against the working "
+                                             f"directory {self.ld.cwd}")
+            self._try_file(path, name, "path as written", result)
+            return result
+        if self.rules.libc == "musl":
+            return self._search_musl(name, requester, result)
+        return self._search_glibc(name, requester, result)
+
+    def _dirs(self, obj: LoadedObject, which: str) -> list[tuple[str, str]]:
+        key = (id(obj), which)
+        hit = self._dirs_cache.get(key)
+        if hit is None:
+            spec = obj.info.effective_rpath if which == "rpath" else obj.info.runpath
+            hit = expand_glibc(spec, obj.origin, self.rules, self.ld.cwd) if spec else []
+            self._dirs_cache[key] = hit
+        return hit
+
+    def _search_glibc(self, name: str, requester: LoadedObject, result: _Search) -> _Search:
+        main = self.main
+        if requester.info.runpath is None:
+            did_main = False
+            obj: LoadedObject | None = requester
+            while obj is not None:
+                dirs = self._dirs(obj, "rpath")
+                if dirs:
+                    if self._try_dirs(name, dirs, f"RPATH of {obj.path}", result):
+                        return result
+                    did_main |= obj is main
+                obj = obj.loader
+            if not did_main and main.kind == "main":
+                dirs = self._dirs(main, "rpath")
+                if dirs and self._try_dirs(name, dirs, f"RPATH of the executable {main.path}", result):
+                    return result
+        llp = self.ld.env.get("LD_LIBRARY_PATH")
+        if llp:
+            key = (0, "LD_LIBRARY_PATH")
+            dirs = self._dirs_cache.get(key)
+            if dirs is None:
+                dirs = self._dirs_cache[key] = expand_glibc(llp, main.origin, self.rules, self.ld.cwd, ":;")
+            if self._try_dirs(name, dirs, "LD_LIBRARY_PATH", result):
+                return result
+        runpath = self._dirs(requester, "runpath")
+        if runpath and self._try_dirs(name, runpath, f"RUNPATH of {requester.path}", result):
+            return result
+        nodeflib = requester.info.nodeflib
+        cache = self.ld.ldcache()
+        if cache is not None:
+            result.searched.append("ld.so.cache")
+            if not self._cache_emitted:
+                self._cache_emitted = True
+                self.emit(LD_SO_CACHE, "read by ld.so to find libraries not found in RPATH, LD_LIBRARY_PATH or "
+                                       "RUNPATH", "data", self.root, optional=True)
+            if self._try_cache(name, cache, nodeflib, result):
+                return result
+        if nodeflib:
+            result.searched.append(f"no system directories: {requester.path} has DF_1_NODEFLIB")
+        else:
+            if self._try_dirs(name, [(d, "") for d in self.rules.system_dirs], "system directory", result):
+                return result
+        if not nodeflib and (cache is None or name not in cache):
+            self._try_ldconf(name, cache, result)
+        return result
+
+    def _try_cache(self, name: str, cache: LdCache, nodeflib: bool, result: _Search) -> bool:
+        """_dl_load_cache_lookup returns one path: the first entry of the name usable on this CPU.
+        On a CPU without hwcaps that is the first baseline entry; entries with hwcaps conditions
+        are kept as variants. If that path is unusable (missing, wrong class, or in a system
+        directory under DF_1_NODEFLIB) ld.so goes on to the system directories."""
+        system = tuple(d.rstrip("/") + "/" for d in self.rules.system_dirs)
+        baseline_seen = False
+        for entry in cache.lookup(name, self.rules.arch.cache_flags):
+            if entry.is_baseline and baseline_seen:
+                continue
+            if nodeflib and entry.path.startswith(system):
+                result.skipped.append(f"{entry.path} (cached, in a system directory: DF_1_NODEFLIB)")
+                baseline_seen |= entry.is_baseline
+                continue
+            probe = _Search()
+            if entry.is_baseline:
+                baseline_seen = True
+                if self._try_file(entry.path, name, "found through /etc/ld.so.cache", probe):
+                    result.found = probe.found
+                result.skipped.extend(probe.skipped)
+            else:
+                what = f"glibc-hwcaps {entry.hwcaps_subdir}" if entry.hwcaps_subdir else f"hwcap {entry.hwcap:#x}"
+                if self._try_file(entry.path, name, "", probe):
+                    result.variants.append(TreeItem(
+                        entry.path, f"{what} variant of {name} in /etc/ld.so.cache: ld.so loads it instead on CPUs "
+                                    f"that support it (the CPU is unknown statically)", "hwcaps", None))
+        return result.found is not None
+
+    def _try_ldconf(self, name: str, cache: LdCache | None, result: _Search) -> None:
+        """Conservative extra: the name in an ld.so.conf directory, which ldconfig would put in
+        the cache (the cache is absent or does not know the name)."""
+        why = "no /etc/ld.so.cache" if cache is None else "not in /etc/ld.so.cache (stale)"
+        found = result.found.path if result.found else None
+        for d in self.ld.ldconf_dirs():
+            probe = _Search()
+            path = posixpath.join(d, name)
+            if self._try_file(path, name, "", probe) and path != found:
+                if found is None or self.ld.resolve(path)[0] != self.ld.resolve(found)[0]:
+                    result.variants.append(TreeItem(
+                        path, f"{name} in ld.so.conf directory {d} ({why}): found by ld.so once ldconfig "
+                              f"runs", "ldconf", None, optional=True))
+                return
+
+    def _try_dirs(self, name: str, dirs: list[tuple[str, str]], label: str, result: _Search) -> bool:
+        for directory, note in dirs:
+            where = f"{label} {directory}" if label != "system directory" else f"system directory {directory}"
+            if note:
+                where += f" ({note})"
+            result.searched.append(where)
+            for sub, what in self.ld.subdirs(directory, self.rules):
+                path = posixpath.join(directory, sub, name)
+                probe = _Search()
+                if self._try_file(path, name, "", probe):
+                    result.variants.append(TreeItem(
+                        path, f"{what} variant of {name} in {where}: ld.so loads it instead on CPUs that "
+                              f"support it (the CPU is unknown statically)", "hwcaps", None))
+                result.skipped.extend(probe.skipped)
+            if self._try_file(posixpath.join(directory, name), name, f"found in {where}", result):
+                return True
+        return False
+
+    def _try_file(self, path: str, name: str, how: str, result: _Search) -> bool:
+        """open_verify: the file exists and is an object this loader can use."""
+        real, entry = self.ld.resolve(path)
+        if entry is None or not entry.is_file:
+            return False
+        try:
+            info = self.ld.info(entry)
+        except ElfError as e:
+            self.ld.warn(real, f"{path} would be opened for {name} but is not a usable ELF file ({e}); "
+                               f"ld.so fails there, the search is continued here")
+            result.skipped.append(f"{path} (not ELF)")
+            return False
+        why_not = self.rules.accepts(info)
+        if why_not is not None:
+            if self.rules.libc == "musl":
+                self.ld.warn(real, f"{path} is {why_not}: musl loads the first file of the name and fails on it")
+            result.skipped.append(f"{path} ({why_not})")
+            return False
+        result.found = _Found(path, entry, info, how)
+        return True
+
+    def _search_musl(self, name: str, requester: LoadedObject, result: _Search) -> _Search:
+        cwd = self.ld.cwd
+        llp = self.ld.env.get("LD_LIBRARY_PATH")
+        if llp and self._try_musl_dirs(name, expand_musl(llp, None, cwd), "LD_LIBRARY_PATH", result):
+            return result
+        obj: LoadedObject | None = requester
+        while obj is not None:
+            spec = obj.info.runpath if obj.info.runpath is not None else obj.info.rpath
+            if spec and self._try_musl_dirs(name, expand_musl(spec, obj.origin, cwd), f"rpath of {obj.path}", result):
+                return result
+            obj = obj.loader
+        interp = self.rules.interp or f"/lib/ld-musl-{self.rules.arch.musl_arch}.so.1"
+        prefix = posixpath.dirname(posixpath.dirname(interp)).rstrip("/")
+        path_file = f"{prefix}/etc/ld-musl-{self.rules.arch.musl_arch}.path"
+        text = self.ld.read_text(path_file)
+        if text is not None:
+            self.emit(path_file, f"musl's library path file, read when {name} is not in an rpath", "data",
+                      requester.real)
+            dirs, label = expand_musl(text.replace("\n", ":"), None, cwd), path_file
+        else:
+            dirs, label = MUSL_DEFAULT_PATH.split(":"), "musl default path"
+        self._try_musl_dirs(name, dirs, label, result)
+        return result
+
+    def _try_musl_dirs(self, name: str, dirs: list[str], label: str, result: _Search) -> bool:
+        for d in dirs:
+            result.searched.append(f"{label} {d}")
+            path = posixpath.join(d, name)
+            real, entry = self.ld.resolve(path)
+            if entry is None or not entry.is_file:
+                continue
+            # musl opens the first file of that name and stops, whatever it holds
+            return self._try_file(path, name, f"found in {label} {d}", result)
+        return False
+
+    # -- what the loader does not see --
+
+    def _libc(self) -> LoadedObject | None:
+        for obj in self.objects:
+            if obj.info.soname == "libc.so.6" or obj.path.endswith("/libc.so.6"):
+                return obj
+        return None
+
+    def _importers(self, functions: frozenset[str] | dict) -> list[tuple[LoadedObject, list[str]]]:
+        out = []
+        for obj in list(self.objects):
+            hits = sorted(n for n in obj.info.undefined if n in functions)
+            if hits:
+                out.append((obj, hits))
+        return out
+
+    def _dlopen(self, name: str, caller: LoadedObject, category: str, reason: str, optional: bool,
+                quiet_missing: bool = False) -> None:
+        """A dlopen by `caller`: the object and its own dependencies, in this process."""
+        start = len(self.objects)
+        obj = self.load(name, caller, category, reason, optional, quiet_missing or optional)
+        if obj is None:
+            return
+        queue = self.objects[start:]
+        i = 0
+        while i < len(queue):
+            cur = queue[i]
+            i += 1
+            for dep in cur.info.needed:
+                before = len(self.objects)
+                new = self.load(dep, cur, category, f"DT_NEEDED {dep} of {cur.path}", optional)
+                if new is not None:
+                    queue.extend(self.objects[before:])
+
+    def _extras(self) -> None:
+        glibc = self.rules.libc == "glibc"
+        libc = self._libc()
+        caller = libc or self.main
+        # libgcc_s for unwinding
+        if glibc:
+            users = self._importers(extras.LIBGCC_S_FUNCTIONS)
+            if users:
+                obj, names = users[0]
+                self._dlopen(extras.LIBGCC_S, caller, "libgcc_s",
+                             f"glibc dlopens {extras.LIBGCC_S} to unwind for {', '.join(names)} "
+                             f"(imported by {obj.path})", optional=False)
+        self._nss(glibc, libc, caller)
+        # iconv
+        if glibc:
+            users = self._importers(extras.ICONV_FUNCTIONS)
+            if users and self.ld.gconv != "none":
+                for item in self.ld.gconv_items(self.rules, libc, users[0][0].path):
+                    self.tree.items.append(item)
+        # literal names given to dlopen
+        if self.ld.dlopen_names:
+            for obj, names in self._importers(extras.DLOPEN_FUNCTIONS):
+                for lib in self.ld.dlopen_strings(obj.entry, obj.info):
+                    if lib == obj.info.soname or lib in self.by_name:
+                        continue
+                    self._dlopen(lib, obj, "dlopen-name",
+                                 f"dlopen name {lib!r} in {obj.path} (it imports {', '.join(names)})",
+                                 optional=True, quiet_missing=True)
+        # plugin directories of well-known libraries
+        for obj in list(self.objects):
+            label = obj.info.soname or posixpath.basename(obj.path)
+            for rule in self.ld.known_dlopen:
+                if fnmatch.fnmatchcase(label, rule.soname):
+                    base = rule.pattern if rule.pattern.startswith("/") else posixpath.join(
+                        posixpath.dirname(obj.real), rule.pattern)
+                    for path in self.ld.fs.glob(base):
+                        self._dlopen(path, obj, "dlopen-known", f"{rule.why}: loaded by {label} at run time",
+                                     optional=True, quiet_missing=True)
+
+    def _nss(self, glibc: bool, libc: LoadedObject | None, caller: LoadedObject) -> None:
+        users = self._importers(extras.NSS_FUNCTIONS)
+        if not users:
+            return
+        databases: dict[str, str] = {}  # database -> first importer's description
+        functions: set[str] = set()
+        for obj, names in users:
+            functions.update(names)
+            for n in names:
+                for db in extras.NSS_FUNCTIONS[n]:
+                    databases.setdefault(db, f"{n} imported by {obj.path}")
+        for fn in sorted(functions):
+            for path in extras.FUNCTION_FILES.get(fn, ()):
+                self.emit(path, f"read by {fn}", "data", self.main.real, optional=True)
+        if not glibc:
+            for db, why in databases.items():
+                for path in extras.MUSL_DATABASE_FILES.get(db, ()):
+                    self.emit(path, f"{db} database read by musl ({why})", "data", self.main.real, optional=True)
+            return
+        conf = self.ld.nsswitch()
+        self.emit(extras.NSSWITCH_CONF, f"NSS configuration ({next(iter(databases.values()))})", "nss-data",
+                  self.main.real, optional=True)
+        version = libc.info.glibc_version if libc is not None else None
+        for db, why in databases.items():
+            services = (conf or {}).get(db)
+            if services is None and db in extras.NSS_FALLBACK_DB:
+                services = (conf or {}).get(extras.NSS_FALLBACK_DB[db])
+            if services is None:
+                services = extras.NSS_DEFAULTS.get(db, extras.NSS_DEFAULT)
+            for service in services:
+                if service in ("files", "compat") and db in extras.NSS_FILES:
+                    self.emit(extras.NSS_FILES[db], f"{db} database, service {service} ({why})", "nss-data",
+                              self.main.real, optional=True)
+                for (d, s), paths in extras.NSS_SERVICE_FILES.items():
+                    if d == db and s in ("*", service):
+                        for path in paths:
+                            self.emit(path, f"{db} database, service {service} ({why})", "nss-data",
+                                      self.main.real, optional=True)
+                since = extras.NSS_BUILTIN_SINCE.get(service)
+                if since is not None and version is not None and version >= since:
+                    continue  # built into libc.so.6
+                module = extras.NSS_MODULE.format(service=service)
+                self._dlopen(module, caller, "nss",
+                             f"NSS module for '{db}: {' '.join(services)}' in /etc/nsswitch.conf ({why}), "
+                             f"dlopened by libc", optional=True)
+
+    def _static_extras(self) -> None:
+        """Static programs load nothing, but static glibc still reads NSS configuration (and may
+        dlopen NSS modules), and Go's resolver reads the same files."""
+        if not self.info.ro_ranges:
+            return
+        entry = self.main.entry
+        data = b"".join(self.ld.fs.read(entry, size, off) for off, size in self.info.ro_ranges)
+        if extras.STATIC_NSS_MARKER not in data:
+            return
+        for db in ("passwd", "group", "hosts", "services"):
+            self.emit(extras.NSS_FILES[db], f"static binary {self.root} embeds NSS code reading /etc/nsswitch.conf",
+                      "nss-data", self.root, optional=True)
+        self.emit(extras.NSSWITCH_CONF, f"static binary {self.root} reads it", "nss-data", self.root, optional=True)
+        self.emit("/etc/resolv.conf", f"static binary {self.root} resolves host names", "nss-data", self.root,
+                  optional=True)
+        if extras.STATIC_GLIBC_NSS_MARKER in data:
+            self.tree.notes.append("static glibc binary: NSS modules other than files/dns are dlopened at run "
+                                   "time and need the shared libc of the same glibc version")
+

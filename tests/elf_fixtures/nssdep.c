@@ -1,0 +1,1 @@
+int nssdep(void) { return 1; }

@@ -1,0 +1,2 @@
+int plugdep(void);
+int plug(void) { return plugdep() + 7; }

@@ -1,0 +1,3 @@
+#include <stdio.h>
+int leaf(void);
+int main(void) { printf("%d\n", leaf()); return 0; }
