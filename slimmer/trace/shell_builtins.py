@@ -79,7 +79,9 @@ class Wrapper:
     new root) come between the options and the command.  `c_opts` take a shell
     string (`su -c 'cmd'`, `flock -c 'cmd'`).  `stop_opts` mean no command
     follows (`taskset -p PID`).  `default` is what runs when no command is
-    given (xargs runs echo).
+    given (xargs runs echo).  `needs_opt`: the command is there only with
+    one of these options (`runuser -u USER CMD`, else a login shell).
+    `assignments`: NAME=VALUE words may come before the command (env, sudo).
     """
 
     arg_opts: frozenset[str] = frozenset()
@@ -145,6 +147,9 @@ WRAPPERS: dict[str, Wrapper] = {
     "s6-setuidgid": _w(positional=1),
     "runuser": _w("-u --user -g --group -G --supp-group -s --shell -w --whitelist-environment",
                   c_opts="-c --command", needs_opt="-u --user"),
+    "strace": _w("-e -o -s -u -E -a -b -I -O -S -P -X --output --string-limit --user --env",
+                 stop_opts="-p --attach"),
+    "ltrace": _w("-e -o -s -u -a -n -l -x -L -w -D -F --output --library", stop_opts="-p"),
     "su": _w("-g --group -G --supp-group -s --shell -w --whitelist-environment",
              c_opts="-c --command", needs_opt="-c --command"),
 }

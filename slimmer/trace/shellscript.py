@@ -35,6 +35,7 @@ functions never called.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ def analyze_shell(
     if canon is None:
         out.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
         canon = "bash"
-    pos: frozenset[_Pos] = frozenset({None}) if argv is None else frozenset({tuple(argv)})
+    pos: tuple[_Pos, ...] = (None,) if argv is None else (tuple(argv),)
     state = _State(dict(env), {}, pos)
     an = _Analyzer(out, canon, state, set(functions), 0, 0)
     try:
@@ -127,9 +128,10 @@ def analyze_shell(
             (v,) = vals
             if isinstance(v, str):
                 variables.append((name, v))
+    commands, warnings = out.result()
     return ShellAnalysis(
-        commands=tuple(out.commands),
-        warnings=tuple(out.warnings),
+        commands=commands,
+        warnings=warnings,
         functions=tuple(an.fn_order),
         variables=tuple(variables),
     )
@@ -185,6 +187,8 @@ _Alt = list  # list[_Seg | None]
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=(.*)\Z", re.S)
 _IFS = re.compile(r"[ \t\n]+")
+_BARE_NEWLINE = re.compile(rb"(?<!\\)\n")
+_BACKTICK = re.compile(rb"(?<!\\)`((?:[^`\\]|\\.)*)`", re.S)
 _PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")
 _FOR_NO_IN = re.compile(rb"^(\s*for\s+[A-Za-z_][A-Za-z0-9_]*)([ \t]+do\b)", re.M)
 _LOOKUP_SUBST = re.compile(
@@ -202,9 +206,8 @@ class _Output:
     """Results shared by a script and the strings it evaluates (eval, sh -c)."""
 
     def __init__(self) -> None:
-        self.commands: list[CommandUse] = []
+        self._uses: dict[tuple[str, str], tuple[tuple[int, int], int, CommandUse]] = {}
         self.warnings: list[ShellWarning] = []
-        self._seen: set[tuple[str, str]] = set()
         self._seen_w: set[tuple[int, str]] = set()
         self.placeholders: dict[str, str] = {}
 
@@ -214,10 +217,17 @@ class _Output:
         self.placeholders[name] = raw
         return "${" + name + "}"
 
-    def record(self, name: str, line: int, how: str, glob: bool) -> None:
-        if (name, how) not in self._seen:
-            self._seen.add((name, how))
-            self.commands.append(CommandUse(name, line, how, glob))
+    def record(self, name: str, line: int, how: str, glob: bool, col: int) -> None:
+        """Keep each (name, how) once, at its first place in the text."""
+        key = (name, how)
+        pos = (line, col)
+        old = self._uses.get(key)
+        if old is None or pos < old[0]:
+            self._uses[key] = (pos, len(self._uses) if old is None else old[1], CommandUse(name, line, how, glob))
+
+    def result(self) -> tuple[tuple[CommandUse, ...], tuple[ShellWarning, ...]]:
+        uses = sorted(self._uses.values(), key=lambda u: (u[0], u[1]))
+        return tuple(u[2] for u in uses), tuple(sorted(self.warnings, key=lambda w: w.line))
 
     def warn(self, line: int, message: str) -> None:
         if "__slimmer_dyn" in message:
@@ -232,7 +242,7 @@ class _State:
 
     __slots__ = ("env", "vars", "pos")
 
-    def __init__(self, env: dict[str, str], vars: dict[str, frozenset], pos: frozenset) -> None:
+    def __init__(self, env: dict[str, str], vars: dict[str, tuple], pos: tuple) -> None:
         self.env = env
         self.vars = vars
         self.pos = pos
@@ -240,24 +250,43 @@ class _State:
     def copy(self) -> _State:
         return _State(self.env, dict(self.vars), self.pos)
 
-    def get(self, name: str) -> frozenset:
+    def get(self, name: str) -> tuple:
         v = self.vars.get(name)
         if v is not None:
             return v
         if name in self.env:
-            return frozenset({self.env[name]})
-        return frozenset({_UNSET})
+            return (self.env[name],)
+        return (_UNSET,)
 
     def set(self, name: str, values: Iterable[_Value]) -> None:
-        vals = frozenset(values)
+        vals = _uniq(values)
         if len(vals) > _MAX_VALUES:
             # keep what all values start with: a command name usually
             prefix = os.path.commonprefix([_known_prefix(v) for v in vals])
             if prefix:
-                vals = frozenset({_Partial(((prefix, False, prefix), (None, False, "$" + name)))})
+                vals = (_Partial(((prefix, False, prefix), (None, False, "$" + name))),)
             else:
-                vals = frozenset({None})
+                vals = (None,)
         self.vars[name] = vals
+
+
+class _OSet(dict):
+    """A set that iterates in insertion order, so results do not depend on hashing."""
+
+    def __init__(self, values: Iterable = ()) -> None:
+        super().__init__((v, None) for v in values)
+
+    def add(self, v: object) -> None:
+        self[v] = None
+
+    def update(self, values: Iterable) -> None:  # type: ignore[override]
+        for v in values:
+            self[v] = None
+
+
+def _uniq(values: Iterable) -> tuple:
+    """Distinct values in first-seen order: results must not depend on hashing."""
+    return tuple(dict.fromkeys(values))
 
 
 def _merge(states: list[_State]) -> _State:
@@ -276,10 +305,10 @@ def _merge(states: list[_State]) -> _State:
         if all(v is vals[0] for v in vals):
             out.vars[name] = vals[0]
         else:
-            out.set(name, frozenset().union(*vals))
-    pos = frozenset().union(*(s.pos for s in states))
+            out.set(name, itertools.chain(*vals))
+    pos = _uniq(itertools.chain(*(s.pos for s in states)))
     if len(pos) > _MAX_VALUES:
-        pos = frozenset({None})
+        pos = (None,)
     out.pos = pos
     return out
 
@@ -287,19 +316,20 @@ def _merge(states: list[_State]) -> _State:
 class _Field:
     """One argument after expansion and word splitting."""
 
-    __slots__ = ("text", "pieces", "glob", "src", "line")
+    __slots__ = ("text", "pieces", "glob", "src", "line", "col")
 
     def __init__(self, text: str | None, pieces: tuple[tuple[str | None, str], ...], glob: bool,
-                 src: str, line: int) -> None:
+                 src: str, line: int, col: int = 0) -> None:
         self.text = text  # None when any part is dynamic
         self.pieces = pieces  # (text or None if dynamic, source text) in order
         self.glob = glob
         self.src = src
         self.line = line
+        self.col = col
 
     @staticmethod
-    def static(text: str, line: int, src: str | None = None) -> _Field:
-        return _Field(text, ((text, text),), False, text if src is None else src, line)
+    def static(text: str, line: int, src: str | None = None, col: int = 0) -> _Field:
+        return _Field(text, ((text, text),), False, text if src is None else src, line, col)
 
     def __repr__(self) -> str:
         return f"_Field({self.text!r})"
@@ -390,6 +420,7 @@ class _Analyzer:
         extra_functions: set[str],
         line_offset: int,
         depth: int,
+        col_offset: int = 0,
         fn_defs: dict[str, list[Node]] | None = None,
         fn_calls: dict[str, set] | None = None,
     ) -> None:
@@ -399,6 +430,7 @@ class _Analyzer:
         self.state = state
         self.extra_functions = extra_functions
         self.line_offset = line_offset
+        self.col_offset = col_offset  # where the text starts on its first line
         self.depth = depth
         # eval'd strings share the function table of the script that evals them
         self.fn_defs: dict[str, list[Node]] = {} if fn_defs is None else fn_defs
@@ -506,8 +538,12 @@ class _Analyzer:
         line = node_or_line if isinstance(node_or_line, int) else self.line(node_or_line)
         self.out.warn(line, message)
 
-    def record(self, name: str, line: int, how: str, glob: bool = False) -> None:
-        self.out.record(name, line, how, glob)
+    def col(self, node: Node) -> int:
+        row, col = node.start_point
+        return col + self.col_offset if row == 0 else col
+
+    def record(self, f: _Field, how: str, name: str | None = None) -> None:
+        self.out.record(f.text if name is None else name, f.line, how, f.glob, f.col)  # type: ignore[arg-type]
 
     # -- statements --------------------------------------------------------
 
@@ -604,16 +640,51 @@ class _Analyzer:
 
     def _redirect(self, node: Node) -> None:
         """Redirect targets are not needed files, but may hold substitutions."""
+        quoted = False
         for c in node.named_children:
             t = c.type
-            if t in ("heredoc_start", "heredoc_end", "file_descriptor", "heredoc_content"):
+            if t == "heredoc_start":
+                quoted = any(q in self.text(c) for q in "'\"\\")
+                continue
+            if t in ("heredoc_end", "file_descriptor", "heredoc_content"):
                 continue
             if t == "heredoc_body":
-                self._generic(c)
+                if not quoted:
+                    self._heredoc_body(c)
             elif t in _STATEMENT_KINDS:
                 self._stmt(c)
             else:
                 self._expand(c, False)
+
+    def _heredoc_body(self, body: Node) -> None:
+        """Substitutions in an unquoted here-document, backticks included.
+
+        tree-sitter-bash parses `$(...)` in a here-document but leaves
+        backquoted commands as plain text, so those are found by a scan.
+        """
+        self._generic(body)
+        pos = body.start_byte
+        gaps = []
+        for c in body.named_children:
+            if c.type == "heredoc_content":
+                continue  # plain text: scanned with the gaps around it
+            gaps.append((pos, c.start_byte))
+            pos = c.end_byte
+        gaps.append((pos, body.end_byte))
+        for a, b in gaps:
+            chunk = self.src[a:b]
+            if b"`" not in chunk:
+                continue
+            for m in _BACKTICK.finditer(chunk):
+                inner = m.group(1).decode("utf-8", "surrogateescape")
+                inner = re.sub(r"\\([\\`$])", r"\1", inner)
+                at = a + m.start()
+                line = self.src.count(b"\n", 0, at) + 1 + self.line_offset
+                col = at - (self.src.rfind(b"\n", 0, at) + 1)
+                saved = self.state
+                self.state = saved.copy()
+                self._string(_Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
+                self.state = saved
 
     def _assign_stmt(self, node: Node) -> None:
         self._assign(node, True)
@@ -622,7 +693,7 @@ class _Analyzer:
         name_node = node.child_by_field_name("name")
         value_node = node.child_by_field_name("value")
         append = any(c.type == "+=" for c in node.children)
-        values: set[_Value] = set()
+        values: _OSet = _OSet()
         if value_node is None:
             values.add("")
         elif value_node.type == "array":
@@ -644,7 +715,7 @@ class _Analyzer:
         name = self.text(name_node)
         if append:
             old = self.state.get(name)
-            new: set[_Value] = set()
+            new: _OSet = _OSet()
             for o in old:
                 for v in values:
                     new.add(_append(o, v))
@@ -690,7 +761,7 @@ class _Analyzer:
             return
         seen.add(pos)
         saved_pos = self.state.pos
-        self.state.pos = frozenset({pos})
+        self.state.pos = (pos,)
         self.active.add(name)
         try:
             defs = self.fn_defs[name]
@@ -785,7 +856,7 @@ class _Analyzer:
 
     def _for(self, node: Node) -> None:
         var = node.child_by_field_name("variable")
-        values: set[_Value] = set()
+        values: _OSet = _OSet()
         has_in = any(c.type == "in" for c in node.children)
         if has_in:
             for i, c in enumerate(node.children):
@@ -805,8 +876,8 @@ class _Analyzer:
 
         self._branches([run], True)
 
-    def _positional_values(self) -> set[_Value]:
-        vals: set[_Value] = set()
+    def _positional_values(self) -> _OSet:
+        vals: _OSet = _OSet()
         for p in self.state.pos:
             if p is None:
                 vals.add(None)
@@ -855,6 +926,28 @@ class _Analyzer:
                 self._stmt(c) if t in _STATEMENT_KINDS else self._expand(c, False)
         if not words:
             return
+        for chunk in self._split_lines(words):
+            self._simple_command(chunk)
+
+    def _split_lines(self, words: list[Node]) -> list[list[Node]]:
+        """Undo a tree-sitter-bash misparse that joins two lines into one command.
+
+        After a pipeline of two or more stages, a next line that goes on with
+        `&&` or `||` has its first command parsed as arguments of the last
+        stage (tree-sitter-bash issue #347; has_error stays false).  An
+        unescaped newline between two words of one command can only come
+        from that, so the command is cut there.
+        """
+        chunks = [[words[0]]]
+        for prev, cur in zip(words, words[1:]):
+            gap = self.src[prev.end_byte:cur.start_byte]
+            if b"\n" in gap and _BARE_NEWLINE.search(gap):
+                chunks.append([cur])
+            else:
+                chunks[-1].append(cur)
+        return chunks
+
+    def _simple_command(self, words: list[Node]) -> None:
         lists = [self._fields(w) for w in words]
         total = 1
         for alts in lists:
@@ -907,8 +1000,8 @@ class _Analyzer:
                 return
         if self.in_error and name in KEYWORDS:
             return
-        self.record(name, f.line, how, f.glob)
-        self._external(name.rsplit("/", 1)[-1], rest, f.line)
+        self.record(f, how)
+        self._external(name.rsplit("/", 1)[-1], rest, f)
 
     def _builtin(self, name: str, args: list[_Field], line: int, how: str) -> None:
         if name in (".", "source"):
@@ -919,10 +1012,10 @@ class _Analyzer:
                 if a.text is None:
                     self.out.warn(a.line, f"sourced file name built at run time: {a.src}")
                 elif a.text:
-                    self.record(a.text, a.line, "source", a.glob)
+                    self.record(a, "source")
         elif name == "exec":
             i = 0
-            while i < len(args) and args[i].text and args[i].text.startswith("-"):
+            while i < len(args) and args[i].text in ("-a", "-c", "-l", "-cl", "-lc", "--"):
                 if args[i].text == "--":
                     i += 1
                     break
@@ -969,11 +1062,9 @@ class _Analyzer:
             if args and args[0].text is not None and args[0].text.isdigit():
                 n = int(args[0].text)
             elif args:
-                self.state.pos = frozenset({None})
+                self.state.pos = (None,)
                 return
-            self.state.pos = frozenset(
-                None if p is None else (p[:1] + p[1 + n:]) for p in self.state.pos
-            )
+            self.state.pos = _uniq(None if p is None else (p[:1] + p[1 + n:]) for p in self.state.pos)
         elif name in ("read", "getopts", "mapfile", "readarray", "printf"):
             self._builtin_sets_vars(name, args)
         elif name in ("local", "export", "declare", "typeset", "readonly"):
@@ -1025,7 +1116,7 @@ class _Analyzer:
         while i < len(args):
             t = args[i].text
             if t is None:
-                self.state.pos = frozenset({None})
+                self.state.pos = (None,)
                 return
             if t == "--":
                 i += 1
@@ -1038,10 +1129,9 @@ class _Analyzer:
             break
         if not new_pos:
             return
-        rest = tuple(a.text for a in args[i:])
-        self.state.pos = frozenset(
-            (p[0] if p else None,) + rest if p is not None else (None,) + rest for p in self.state.pos
-        )
+        rest = tuple(_GlobStr(a.text) if a.glob and a.text is not None else a.text for a in args[i:])
+        self.state.pos = _uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
+                               for p in self.state.pos)
 
     def _trap(self, args: list[_Field]) -> None:
         if args and args[0].text == "--":
@@ -1068,7 +1158,7 @@ class _Analyzer:
             if not srcs or srcs[-1] != a.src:  # one word split in many fields
                 srcs.append(a.src)
         src = " ".join(srcs)
-        joined = _Field(text, tuple(pieces), False, src, args[0].line)
+        joined = _Field(text, tuple(pieces), False, src, args[0].line, args[0].col)
         self._string(joined, self.shell, same_state=True, what="eval")
 
     def _lookup(self, a: _Field, via: str) -> None:
@@ -1081,10 +1171,10 @@ class _Analyzer:
         if via != "which" and (name in self.builtins or name in KEYWORDS or name in self.fn_defs
                                or name in self.extra_functions):
             return
-        self.record(name, a.line, "lookup", a.glob)
+        self.record(a, "lookup")
 
     def _string(self, a: _Field, shell: str, same_state: bool, what: str | None,
-                pos: frozenset | None = None) -> None:
+                pos: tuple | None = None) -> None:
         """Analyse shell code held in a string (eval, sh -c, trap, su -c)."""
         if self.depth >= _MAX_DEPTH:
             self.out.warn(a.line, f"shell code nested too deeply to analyse: {a.src}")
@@ -1100,21 +1190,23 @@ class _Analyzer:
             text = "".join(t if t is not None else self.out.placeholder(raw) for t, raw in a.pieces)
         if same_state:
             sub = _Analyzer(self.out, shell, self.state, self.extra_functions, a.line - 1,
-                            self.depth + 1, self.fn_defs, self.fn_calls)
+                            self.depth + 1, col_offset=a.col + 1, fn_defs=self.fn_defs,
+                            fn_calls=self.fn_calls)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             self.state = sub.state
             self.fn_order.extend(n for n in sub.fn_order if n not in self.fn_order)
         else:
-            st = _State(self.state.env, dict(self.state.vars), pos or frozenset({None}))
-            sub = _Analyzer(self.out, shell, st, set(), a.line - 1, self.depth + 1)
+            st = _State(self.state.env, dict(self.state.vars), pos or (None,))
+            sub = _Analyzer(self.out, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             sub.finish()
 
     # -- external programs that run other programs -------------------------
 
-    def _external(self, base: str, args: list[_Field], line: int) -> None:
+    def _external(self, base: str, args: list[_Field], prog: _Field) -> None:
+        line = prog.line
         if base in SHELLS:
             self._shell_program(base, args, line)
         elif base == "busybox":
@@ -1131,9 +1223,9 @@ class _Analyzer:
         else:
             spec = WRAPPERS.get(base)
             if spec is not None:
-                self._wrapper(base, spec, args)
+                self._wrapper(base, spec, args, prog)
 
-    def _wrapper(self, base: str, spec: Wrapper, args: list[_Field]) -> None:
+    def _wrapper(self, base: str, spec: Wrapper, args: list[_Field], prog: _Field) -> None:
         if spec.c_opts:
             for i, a in enumerate(args):
                 t = a.text or ""
@@ -1142,7 +1234,7 @@ class _Analyzer:
                                  same_state=False, what=f"{base} -c")
                     return
                 if t.startswith("--") and t.split("=", 1)[0] in spec.c_opts and "=" in t:
-                    f = _Field.static(t.split("=", 1)[1], a.line, a.src)
+                    f = _Field.static(t.split("=", 1)[1], a.line, a.src, a.col)
                     self._string(f, "dash", same_state=False, what=f"{base} -c")
                     return
         i = 0
@@ -1154,8 +1246,12 @@ class _Analyzer:
             a = args[i]
             t = a.text
             if t is None:
-                if positional or not in_opts:
-                    break  # the command itself is dynamic: _run warns
+                if positional:  # gosu "$USER" cmd
+                    positional -= 1
+                    i += 1
+                    continue
+                if spec.positional or not in_opts or not spec.arg_opts:
+                    break  # it is the command, and dynamic: _run warns
                 self.out.warn(a.line, f"cannot tell which argument of {base} is the command: {a.src}")
                 return
             if in_opts and t == "--":
@@ -1184,10 +1280,7 @@ class _Analyzer:
             return
         inner = args[i:]
         if not inner and spec.default:
-            line = args[-1].line if args else 0
-            inner = [_Field.static(d, line) for d in spec.default]
-            if line == 0:
-                return
+            inner = [_Field.static(d, prog.line, col=prog.col) for d in spec.default]
         self._run(inner, "run", external_only=True)
 
     def _shell_program(self, base: str, args: list[_Field], line: int) -> None:
@@ -1225,17 +1318,17 @@ class _Analyzer:
             if not operands:
                 return
             rest = operands[1:]
-            pos = frozenset({tuple(a.text for a in rest) if rest else (base,)})
+            pos = (tuple(a.text for a in rest) if rest else (base,),)
             self._string(operands[0], inner_shell, same_state=False, what=f"{base} -c", pos=pos)
         elif operands and not reads_stdin:
             a = operands[0]
             if a.text is None:
                 self.out.warn(a.line, f"script given to {base} built at run time: {a.src}")
             elif a.text:
-                self.record(a.text, a.line, "script", a.glob)
+                self.record(a, "script")
         elif self.stdin_script is not None:
             text, hline = self.stdin_script
-            f = _Field.static(text, hline + 1, text[:40])
+            f = _Field.static(text, hline, text[:40])
             self._string(f, inner_shell, same_state=False, what=None)
 
     def _find(self, args: list[_Field]) -> None:
@@ -1258,7 +1351,7 @@ class _Analyzer:
                 self._run([args[i + 1]], "run", external_only=True)
             elif t.startswith(("--exec=", "--startas=")):
                 v = t.split("=", 1)[1]
-                self._run([_Field.static(v, a.line, a.src)], "run", external_only=True)
+                self._run([_Field.static(v, a.line, a.src, a.col)], "run", external_only=True)
 
     # -- words -------------------------------------------------------------
 
@@ -1266,10 +1359,11 @@ class _Analyzer:
         """Possible field lists a word expands to (after splitting)."""
         src = self.text(node)
         line = self.line(node)
+        col = self.col(node)
         res: list[list[_Field]] = []
         seen: set[tuple] = set()
         for alt in self._expand(node, False):
-            fields = _split(alt, src, line)
+            fields = _split(alt, src, line, col)
             key = tuple((f.text, f.pieces) for f in fields)
             if key not in seen:
                 seen.add(key)
@@ -1365,11 +1459,11 @@ class _Analyzer:
             return t == "${@}" or bool(re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\[@\]\}", t))
         return False
 
-    def _var_values(self, name: str) -> frozenset:
+    def _var_values(self, name: str) -> tuple:
         """Possible values of $name; positional parameters come from argv."""
         if name.isdigit():
             k = int(name)
-            vals: set[_Value] = set()
+            vals: _OSet = _OSet()
             for p in self.state.pos:
                 if p is None:
                     vals.add(None)
@@ -1377,13 +1471,13 @@ class _Analyzer:
                     vals.add(p[k])
                 else:
                     vals.add(_UNSET)
-            return frozenset(vals)
+            return _uniq(vals)
         if name in ("@", "*"):
-            return frozenset(None if p is None else tuple(p[1:]) for p in self.state.pos)
+            return _uniq(None if p is None else tuple(p[1:]) for p in self.state.pos)
         if name == "#":
-            return frozenset(None if p is None else str(len(p) - 1) for p in self.state.pos)
+            return _uniq(None if p is None else str(len(p) - 1) for p in self.state.pos)
         if name in ("?", "$", "!", "-", "_"):
-            return frozenset({None})
+            return (None,)
         if name == "BASH_SOURCE" and name not in self.state.vars:
             return self._var_values("0")
         return self.state.get(name)
@@ -1468,13 +1562,17 @@ class _Analyzer:
             if itext in ("@", "*"):
                 all_elements = itext == "@"
                 star = itext == "*"
-                values: set[_Value] = set()
+                values: _OSet = _OSet()
                 for v in base:
-                    values.add(v if isinstance(v, tuple) or v is None else
-                               (() if isinstance(v, _Unset) else (v if isinstance(v, str) else None,)))
+                    if isinstance(v, _Unset):
+                        values.add(None)  # an array nobody set: the runtime may
+                    elif isinstance(v, tuple) or v is None:
+                        values.add(v)
+                    else:
+                        values.add((v if isinstance(v, str) else None,))
             elif itext.isdigit():
                 k = int(itext)
-                values = set()
+                values = _OSet()
                 for v in base:
                     if isinstance(v, tuple):
                         values.add(v[k] if k < len(v) else _UNSET)
@@ -1483,10 +1581,10 @@ class _Analyzer:
             else:
                 if index is not None:
                     self._expand(index, True)
-                values = {None}
+                values = _OSet((None,))
         else:
             vname = self.text(name_node)
-            values = set(self._var_values(vname))
+            values = _OSet(self._var_values(vname))
             all_elements = vname == "@"
             star = vname == "*"
             unset_dynamic = bool(_IDENT.match(vname))
@@ -1496,7 +1594,7 @@ class _Analyzer:
             return self._values_to_alts(lengths, dq, raw)
         if prefix == "!":
             if op is None and name_node.type == "variable_name":
-                target: set[_Value] = set()
+                target: _OSet = _OSet()
                 for v in values:
                     if isinstance(v, str) and _IDENT.match(v):
                         target.update(self.state.get(v))
@@ -1515,7 +1613,7 @@ class _Analyzer:
                 return isinstance(v, _Unset) or (colon and (v == "" or v == ()))
 
             result: list[_Alt] = []
-            keep: set[_Value] = set()
+            keep: _OSet = _OSet()
             use_operand = False
             for v in values:
                 if op.endswith("+"):
@@ -1538,14 +1636,14 @@ class _Analyzer:
             if use_operand:
                 result.extend(operand)
             if op.endswith("=") and name_node.type == "variable_name" and use_operand:
-                assigned = {v for v in keep} | {_join_value(a) for a in operand}
+                assigned = list(keep) + [_join_value(a) for a in operand]
                 self.state.set(self.text(name_node), assigned)
             return result or [[]]
         if op in ("#", "##", "%", "%%"):
             pattern = self._static_text(operand_nodes)
             if pattern is None:
                 return [[(None, not dq, False, raw)]]
-            out: set[_Value] = set()
+            out: _OSet = _OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(_shell_pattern_strip(v, pattern, op))
@@ -1558,7 +1656,7 @@ class _Analyzer:
             rep = self._static_text(parts[1:]) if len(parts) > 1 else ""
             if pat is None or rep is None or _has_glob(pat) or op in ("/#", "/%"):
                 return [[(None, not dq, False, raw)]]
-            out = set()
+            out = _OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(v.replace(pat, rep) if op == "//" else v.replace(pat, rep, 1))
@@ -1578,7 +1676,7 @@ class _Analyzer:
                     if c.is_named:
                         self._expand(c, True)
                 return [[(None, not dq, False, raw)]]
-            out = set()
+            out = _OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(v[off:] if ln is None else v[off:off + ln])
@@ -1586,7 +1684,7 @@ class _Analyzer:
                     out.add(gone if isinstance(v, _Unset) else None)
             return self._values_to_alts(out, dq, raw)
         if op in ("^^", ",,", "^", ","):
-            out = set()
+            out = _OSet()
             for v in values:
                 if isinstance(v, str):
                     if op == "^^":
@@ -1609,6 +1707,10 @@ class _Analyzer:
         """The word after :- := :+ with the text between its parts kept."""
         if not nodes:
             return [[("", False, False, "")]] if dq else [[]]
+        flat: list[Node] = []
+        for c in nodes:
+            flat.extend(c.named_children if c.type == "concatenation" else [c])
+        nodes = flat
         lists: list[list[_Alt]] = []
         pos = nodes[0].start_byte
         for c in nodes:
@@ -1681,7 +1783,7 @@ def _collapse(alts: list[list[_Field]], src: str, line: int) -> list[list[_Field
             if all(f.text == fs[0].text and f.text is not None for f in fs):
                 merged.append(fs[0])
             else:
-                merged.append(_Field(None, ((None, fs[0].src),), False, fs[0].src, fs[0].line))
+                merged.append(_Field(None, ((None, fs[0].src),), False, fs[0].src, fs[0].line, fs[0].col))
         return [merged]
     return [[_Field(None, ((None, src),), False, src, line)]]
 
@@ -1753,7 +1855,7 @@ def _append(old: _Value, new: _Value) -> _Value:
     return old + new
 
 
-def _split(alt: _Alt, src: str, line: int) -> list[_Field]:
+def _split(alt: _Alt, src: str, line: int, col: int) -> list[_Field]:
     """Word splitting of one expansion result into fields."""
     fields: list[_Field] = []
     cur: list[str] = []
@@ -1765,7 +1867,7 @@ def _split(alt: _Alt, src: str, line: int) -> list[_Field]:
     def flush() -> None:
         nonlocal cur, pieces, started, dynamic, glob
         if started:
-            fields.append(_Field(None if dynamic else "".join(cur), tuple(pieces), glob, src, line))
+            fields.append(_Field(None if dynamic else "".join(cur), tuple(pieces), glob, src, line, col))
         cur, pieces, started, dynamic, glob = [], [], False, False, False
 
     for seg in alt:
