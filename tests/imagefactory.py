@@ -45,7 +45,7 @@ __all__ = [
     "make_layer", "write_tar", "layer_from_dir", "digest", "compress",
     "make_config", "SyntheticImage",
     "write_docker_archive", "write_oci_layout", "write_oci_archive", "tar_directory",
-    "compile_static", "HELLO_C",
+    "compile_static", "HELLO_C", "merged_rootfs",
 ]
 
 ENTRY = Any  # str ("dir/") or (name, value)
@@ -531,3 +531,18 @@ def compile_static(out: Path | str, source: str = HELLO_C) -> Path:
     if proc.returncode != 0:
         raise RuntimeError(f"gcc -static failed: {proc.stderr.strip()[:500]}")
     return out
+
+
+# --- merged root filesystems for tracer tests ------------------------------------------------
+
+def merged_rootfs(directory: Path | str, *layers: bytes):
+    """Write each layer tar into `directory` and merge them: a MergeResult (`.rootfs`, `.layers`)."""
+    from slimmer.image.blob import Blob
+    from slimmer.rootfs.merge import merge_layers
+
+    blobs = []
+    for i, data in enumerate(layers):
+        path = Path(directory) / f"layer{i}.tar"
+        path.write_bytes(data)
+        blobs.append(Blob(path, 0, len(data)))
+    return merge_layers(blobs)

@@ -5,26 +5,16 @@ from __future__ import annotations
 import io
 import tarfile
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
-from imagefactory import Device, Fifo, File, Hardlink, Opaque, Symlink, Whiteout, make_layer
+from imagefactory import Device, Fifo, File, Hardlink, Opaque, Symlink, Whiteout, make_layer, merged_rootfs
 from slimmer.errors import CorruptImageError
-from slimmer.image.blob import Blob
 from slimmer.rootfs.entry import EntryType
 from slimmer.rootfs.filekind import FileKind, classify, shebang
 from slimmer.rootfs.fs import SymlinkLoopError
-from slimmer.rootfs.merge import merge_layers
 
-
-def merged(tmp_path: Path, *layers: bytes):
-    blobs = []
-    for i, data in enumerate(layers):
-        path = tmp_path / f"layer{i}.tar"
-        path.write_bytes(data)
-        blobs.append(Blob(path, 0, len(data)))
-    return merge_layers(blobs)
+merged = merged_rootfs
 
 
 def paths(result) -> list[str]:
