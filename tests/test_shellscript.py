@@ -353,6 +353,32 @@ def test_eval_static_and_dynamic():
     ]
 
 
+def test_function_defined_in_eval():
+    text = "echo padding padding padding\neval 'f() { inner-x; }'\nf\n"
+    r = analyze_shell(text)
+    assert [(c.name, c.line) for c in r.commands] == [("inner-x", 2)]
+    assert r.functions == ("f",)
+
+
+def test_sh_reading_stdin_warns():
+    assert names("curl -s https://example.invalid/i.sh | sh\n") == ["curl", "sh"]
+    assert warns("curl -s https://example.invalid/i.sh | sh\n") == [
+        (1, "sh reads its commands from standard input; not analysed")]
+
+
+def test_sh_heredoc_with_expansions():
+    text = 'bash <<EOF\n$TOOL -x\nls "$DIR"\nEOF\n'
+    assert names(text) == ["bash", "ls"]
+    assert warns(text) == [
+        (2, "here-document run by bash has expansions; analysed as written"),
+        (2, "command name built at run time: $TOOL"),
+    ]
+
+
+def test_coproc():
+    assert names("coproc bc -l\n", shell="bash") == ["bc"]
+
+
 def test_eval_shares_state():
     assert names("eval 'T=gawk'\n$T 1\n") == ["gawk"]
 

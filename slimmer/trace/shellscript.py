@@ -132,7 +132,7 @@ def analyze_shell(
     return ShellAnalysis(
         commands=commands,
         warnings=warnings,
-        functions=tuple(an.fn_order),
+        functions=tuple(an.funcs.order),
         variables=tuple(variables),
     )
 
@@ -409,6 +409,16 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
+class _Functions:
+    """Functions of one shell process: shared by a script and the strings it evals."""
+
+    def __init__(self) -> None:
+        self.defs: dict[str, list[tuple[_Analyzer, Node]]] = {}  # name -> (owning text, node)
+        self.order: list[str] = []
+        self.calls: dict[str, set] = {}  # name -> argument lists analysed
+        self.active: set[str] = set()  # on the call stack: no recursion
+
+
 class _Analyzer:
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
@@ -421,8 +431,7 @@ class _Analyzer:
         line_offset: int,
         depth: int,
         col_offset: int = 0,
-        fn_defs: dict[str, list[Node]] | None = None,
-        fn_calls: dict[str, set] | None = None,
+        funcs: _Functions | None = None,
     ) -> None:
         self.out = out
         self.shell = shell
@@ -433,15 +442,13 @@ class _Analyzer:
         self.col_offset = col_offset  # where the text starts on its first line
         self.depth = depth
         # eval'd strings share the function table of the script that evals them
-        self.fn_defs: dict[str, list[Node]] = {} if fn_defs is None else fn_defs
-        self.fn_calls: dict[str, set] = {} if fn_calls is None else fn_calls
-        self.fn_order: list[str] = []
-        self.active: set[str] = set()
+        self.funcs = _Functions() if funcs is None else funcs
         self.in_error = False
         # run-time text left out of a string can unbalance its quotes: the
         # caller has warned about the string already
         self.quiet_parse_errors = False
-        self.stdin_script: tuple[str, int] | None = None
+        # a here-document fed to the command being walked: (text, line, static)
+        self.stdin_script: tuple[str, int, bool] | None = None
         self.src = b""
         self.handlers: dict[str, Callable[[Node], None]] = {
             "program": self._seq,
@@ -485,8 +492,8 @@ class _Analyzer:
 
     def finish(self) -> None:
         """Analyse functions no reachable call analysed: they may still run (traps, sourcing scripts)."""
-        for name in list(self.fn_order):
-            if name not in self.fn_calls:
+        for name in list(self.funcs.order):
+            if name not in self.funcs.calls:
                 self._call(name, None)
 
     def _parse(self, data: bytes):  # -> (Tree, bytes)
@@ -521,9 +528,9 @@ class _Analyzer:
                 name_node = n.child_by_field_name("name")
                 if name_node is not None:
                     name = self.text(name_node)
-                    if name not in self.fn_defs:
-                        self.fn_order.append(name)
-                    self.fn_defs.setdefault(name, []).append(n)
+                    if name not in self.funcs.defs:
+                        self.funcs.order.append(name)
+                    self.funcs.defs.setdefault(name, []).append((self, n))
             stack.extend(reversed(n.children))
 
     # -- helpers -----------------------------------------------------------
@@ -627,15 +634,14 @@ class _Analyzer:
             self._stmt(body)
         self.stdin_script = saved_stdin
         for c in node.named_children:
-            if c is not body and c != body:
+            if c != body:
                 self._stmt(c)
 
-    def _static_heredoc(self, redir: Node) -> tuple[str, int] | None:
+    def _static_heredoc(self, redir: Node) -> tuple[str, int, bool] | None:
         for c in redir.named_children:
             if c.type == "heredoc_body":
-                if any(k.type != "heredoc_content" for k in c.named_children):
-                    return None
-                return self.text(c), self.line(c)
+                static = all(k.type == "heredoc_content" for k in c.named_children)
+                return self.text(c), self.line(c), static
         return None
 
     def _redirect(self, node: Node) -> None:
@@ -747,7 +753,8 @@ class _Analyzer:
 
     def _call(self, name: str, args: list[_Field] | None) -> None:
         """Analyse a function's body with its arguments as $1..."""
-        if name in self.active:
+        funcs = self.funcs
+        if name in funcs.active:
             return
         if args is None:
             pos: _Pos = None
@@ -756,27 +763,35 @@ class _Analyzer:
             zero = dollar0.pop() if len(dollar0) == 1 else None
             pos = (zero, *(_GlobStr(f.text) if f.glob and f.text is not None else f.text
                            for f in args))
-        seen = self.fn_calls.setdefault(name, set())
+        seen = funcs.calls.setdefault(name, set())
         if pos in seen or len(seen) >= _MAX_CALLS:
             return
         seen.add(pos)
         saved_pos = self.state.pos
         self.state.pos = (pos,)
-        self.active.add(name)
+        funcs.active.add(name)
         try:
-            defs = self.fn_defs[name]
             bodies = []
-            for d in defs:
+            for owner, d in funcs.defs[name]:
                 body = d.child_by_field_name("body")
                 if body is not None:
-                    bodies.append(lambda b=body: self._stmt(b))
+                    bodies.append(lambda o=owner, b=body: self._in_owner(o, b))
             if len(bodies) == 1:
                 bodies[0]()
             else:
                 self._branches(bodies, False)
         finally:
-            self.active.discard(name)
+            funcs.active.discard(name)
             self.state.pos = saved_pos
+
+    def _in_owner(self, owner: _Analyzer, node: Node) -> None:
+        """Walk a node of another text (a function defined in an eval'd string)."""
+        if owner is self:
+            self._stmt(node)
+            return
+        owner.state = self.state
+        owner._stmt(node)
+        self.state = owner.state
 
     def _if(self, node: Node) -> None:
         # children: if COND... then BODY... (elif_clause)* (else_clause)? fi
@@ -984,13 +999,13 @@ class _Analyzer:
                 self._run(rest, how)
                 return
             if name in KEYWORDS:
-                if name == "!":
+                if name == "!" or (name == "coproc" and self.shell == "bash"):
                     self._run(rest, how)
                     return
-                if self.in_error or name not in ("time", "coproc"):
+                if self.in_error or name != "time":
                     return
             if not bypass_functions:
-                if name in self.fn_defs:
+                if name in self.funcs.defs:
                     self._call(name, rest)
                     return
                 if name in self.extra_functions:
@@ -1097,9 +1112,7 @@ class _Analyzer:
                 if a.text is None:
                     continue
                 if a.text.startswith("-"):
-                    skip_next = a.text in opts_with_arg
-                    if a.text == "-a":
-                        continue
+                    skip_next = a.text in opts_with_arg  # `read -a NAME`: NAME is kept
                     continue
                 names.append(a.text)
             if not names and name == "read":
@@ -1168,7 +1181,7 @@ class _Analyzer:
         name = a.text
         if not name or name.startswith("-"):
             return
-        if via != "which" and (name in self.builtins or name in KEYWORDS or name in self.fn_defs
+        if via != "which" and (name in self.builtins or name in KEYWORDS or name in self.funcs.defs
                                or name in self.extra_functions):
             return
         self.record(a, "lookup")
@@ -1190,12 +1203,10 @@ class _Analyzer:
             text = "".join(t if t is not None else self.out.placeholder(raw) for t, raw in a.pieces)
         if same_state:
             sub = _Analyzer(self.out, shell, self.state, self.extra_functions, a.line - 1,
-                            self.depth + 1, col_offset=a.col + 1, fn_defs=self.fn_defs,
-                            fn_calls=self.fn_calls)
+                            self.depth + 1, col_offset=a.col + 1, funcs=self.funcs)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             self.state = sub.state
-            self.fn_order.extend(n for n in sub.fn_order if n not in self.fn_order)
         else:
             st = _State(self.state.env, dict(self.state.vars), pos or (None,))
             sub = _Analyzer(self.out, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
@@ -1299,7 +1310,7 @@ class _Analyzer:
             if t == "--":
                 i += 1
                 break
-            if t in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            if t in ("--rcfile", "--init-file"):
                 i += 2
                 continue
             if len(t) > 1 and t[0] in "-+":
@@ -1310,7 +1321,7 @@ class _Analyzer:
                     has_c = True
                 if "s" in t[1:]:
                     reads_stdin = True
-                i += 1
+                i += 2 if ("o" in t[1:] or "O" in t[1:]) else 1  # -o NAME, -eo NAME
                 continue
             break
         operands = args[i:]
@@ -1327,9 +1338,13 @@ class _Analyzer:
             elif a.text:
                 self.record(a, "script")
         elif self.stdin_script is not None:
-            text, hline = self.stdin_script
+            text, hline, static = self.stdin_script
+            if not static:
+                self.out.warn(hline, f"here-document run by {base} has expansions; analysed as written")
             f = _Field.static(text, hline, text[:40])
             self._string(f, inner_shell, same_state=False, what=None)
+        else:
+            self.out.warn(line, f"{base} reads its commands from standard input; not analysed")
 
     def _find(self, args: list[_Field]) -> None:
         i = 0
