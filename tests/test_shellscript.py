@@ -560,6 +560,37 @@ def test_for_without_in_is_repaired():
     assert r.warnings == ()
 
 
+def test_case_pattern_with_single_quotes_is_repaired():
+    text = "case $v in\nless' '45[1-9]* | \\\nless' '4[6-9]*) a-tool ;;\n?*' '?*) b-tool ;;\nesac\nafter\n"
+    r = analyze_shell(text)
+    assert [c.name for c in r.commands] == ["a-tool", "b-tool", "after"]
+    assert r.warnings == ()
+
+
+def test_escaped_parens_and_dollar_paren_are_repaired():
+    text = '[ \\( -f a -o -f b \\) ] && x-tool\nrm -rf $(ls | grep -v ^packages$)\n'
+    r = analyze_shell(text)
+    assert [c.name for c in r.commands] == ["x-tool", "rm", "ls", "grep"]
+    assert r.warnings == ()
+
+
+def test_pod_heredoc_is_not_code():
+    text = ": <<=cut\n=head1 NAME\n\nB<tool> does L<things>\n=cut\nreal-tool\n"
+    r = analyze_shell(text)
+    assert [c.name for c in r.commands] == ["real-tool"]
+    assert r.warnings == ()
+
+
+def test_an_error_costs_only_its_own_lines():
+    text = "first-tool\nfoo() {\n  bar-tool\n}\nx=$(( 1 + ))) ((\nsecond-tool\nfoo\nlast-tool | sort\n"
+    r = analyze_shell(text)
+    got = [c.name for c in r.commands]
+    assert got[:2] == ["first-tool", "bar-tool"]
+    assert got[-3:] == ["second-tool", "last-tool", "sort"] or got[-2:] == ["last-tool", "sort"]
+    assert "foo" not in got
+    assert [w.line for w in r.warnings] and all(w.line == 5 for w in r.warnings)
+
+
 def test_syntax_errors_warn_and_keep_going():
     r = analyze_shell("good-one\nif then fi ((( \"\nthen\n")
     assert [c.name for c in r.commands][:1] == ["good-one"]
@@ -657,6 +688,13 @@ def test_real_update_ca_certificates():
         assert expected in got
     # `find ... -exec test -e {} \;` execs /usr/bin/test, the program
     assert "test" in got
+
+
+def test_real_zless():
+    # its case patterns (`less' '45[1-9]*`) defeat tree-sitter-bash unrepaired
+    r = analyze_shell(_real("/usr/bin/zless"), shell="sh")
+    assert [(c.name, c.how) for c in r.commands] == [("less", "run"), ("less", "exec")]
+    assert r.warnings == ()
 
 
 def test_real_which():

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
 import tree_sitter_bash
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Point, Range
 
 from .shell_builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 
@@ -190,7 +190,6 @@ _IFS = re.compile(r"[ \t\n]+")
 _BARE_NEWLINE = re.compile(rb"(?<!\\)\n")
 _BACKTICK = re.compile(rb"(?<!\\)`((?:[^`\\]|\\.)*)`", re.S)
 _PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")
-_FOR_NO_IN = re.compile(rb"^(\s*for\s+[A-Za-z_][A-Za-z0-9_]*)([ \t]+do\b)", re.M)
 _LOOKUP_SUBST = re.compile(
     r"\s*(?:command\s+-v|which|type\s+-[pP])\s+['\"]?([A-Za-z0-9_./+-]+)['\"]?\s*(?:2>\s*/dev/null\s*)?\Z"
 )
@@ -482,30 +481,20 @@ class _Analyzer:
     def run_text(self, text: str) -> None:
         """Parse and walk `text`, after collecting its function definitions."""
         data = text.encode("utf-8", "surrogateescape")
-        tree, data = self._parse(data)
+        roots, data = _parse(data)
         self.src = data
-        root = tree.root_node
-        if root.has_error and not self.quiet_parse_errors:
-            self._report_errors(root)
-        self._collect_functions(root)
-        self._stmt(root)
+        for root in roots:
+            if root.has_error and not self.quiet_parse_errors:
+                self._report_errors(root)
+            self._collect_functions(root)
+        for root in roots:
+            self._stmt(root)
 
     def finish(self) -> None:
         """Analyse functions no reachable call analysed: they may still run (traps, sourcing scripts)."""
         for name in list(self.funcs.order):
             if name not in self.funcs.calls:
                 self._call(name, None)
-
-    def _parse(self, data: bytes):  # -> (Tree, bytes)
-        parser = Parser(_LANGUAGE)
-        tree = parser.parse(data)
-        if tree.root_node.has_error:
-            fixed = _FOR_NO_IN.sub(rb"\1;\2", data)
-            if fixed != data:
-                tree2 = parser.parse(fixed)
-                if _count_errors(tree2.root_node) < _count_errors(tree.root_node):
-                    return tree2, fixed
-        return tree, data
 
     def _report_errors(self, root: Node) -> None:
         stack = [root]
@@ -1814,6 +1803,128 @@ def _known_prefix(v: _Value) -> str:
             out.append(t)
         return "".join(out)
     return ""
+
+
+# Rewrites for constructs tree-sitter-bash 0.25 rejects although the shells
+# accept them.  Each is kept only if it makes the parse better, and none
+# changes which commands run or the line numbers.
+_CASE_PATTERN_LINE = re.compile(
+    rb"^([ \t]*\(?)((?:[^()\s'|]|'[^'$`\\\"\n]*')+(?:[ \t]*\|[ \t]*(?:[^()\s'|]|'[^'$`\\\"\n]*')+)*"
+    rb"[ \t]*(?:\)|\|[ \t]*\\$))",
+    re.M,
+)
+
+
+def _case_pattern_quotes(m: re.Match[bytes]) -> bytes:
+    # `less' '4*)` -> `less" "4*)`: same pattern, a form tree-sitter accepts
+    return m.group(1) + re.sub(rb"'([^'$`\\\"\n]*)'", rb'"\1"', m.group(2))
+
+
+_FIXUPS: tuple[tuple[re.Pattern[bytes], bytes | Callable[[re.Match[bytes]], bytes]], ...] = (
+    # `for x do` (POSIX, no `in`: loops over "$@") -> `for x; do`
+    (re.compile(rb"^(\s*for\s+[A-Za-z_][A-Za-z0-9_]*)([ \t]+do\b)", re.M), rb"\1;\2"),
+    # `[ \( -f a -o -f b \) ]`: tree-sitter wants a plain test expression;
+    # grouping does not change which commands run
+    (re.compile(rb"(?<=[ \t])\\[()](?=[ \t\n])"), b"  "),
+    # `$(grep -v ^packages$)`: a `$` that ends a word right before `)`
+    (re.compile(rb"(?<=[^\s$\\])\$\)"), rb" )"),
+    # case patterns mixing bare and single-quoted text
+    (_CASE_PATTERN_LINE, _case_pattern_quotes),
+    # `: <<=cut` (POD in a script): a delimiter that is not a plain word
+    (re.compile(rb"(?<!<)<<(-?)[ \t]*([^\s'\"\\<>;&|()$`]*[^\sA-Za-z0-9_'\"\\<>;&|()$`][^\s'\"\\<>;&|()$`]*)"),
+     rb"<<\1'\2'"),
+)
+_CHUNK_LOOKAHEAD = 12
+_CONTINUATION = re.compile(rb"(then|else|elif|fi|do|done|esac|in|\}|\)|;;|&&|\|\|)(\s|;|$)")
+_HEREDOC_START = re.compile(rb"<<(-?)[ \t]*\\?(['\"]?)([^\s'\"<>;&|()]+)\2")
+
+
+def _parse(data: bytes) -> tuple[list[Node], bytes]:
+    """Parse a script; on errors try the rewrites, then parse it in chunks.
+
+    tree-sitter recovers badly from some errors (a case pattern like
+    `less' '4*)` can turn the whole rest of the file into one ERROR node), so
+    a file that still fails is cut into top-level chunks, each parsed alone:
+    an error then costs the lines of its chunk, not the file.
+    """
+    parser = Parser(_LANGUAGE)
+    tree = parser.parse(data)
+    if not tree.root_node.has_error:
+        return [tree.root_node], data
+    errors = _count_errors(tree.root_node)
+    # rewrites may each be needed for one error: keep those that do no harm,
+    # and the result only if it is better in the end
+    cur_tree, cur_data, cur_errors = tree, data, errors
+    for pattern, repl in _FIXUPS:
+        fixed = pattern.sub(repl, cur_data)
+        if fixed == cur_data:
+            continue
+        tree2 = parser.parse(fixed)
+        errors2 = _count_errors(tree2.root_node)
+        if errors2 <= cur_errors:
+            cur_tree, cur_data, cur_errors = tree2, fixed, errors2
+            if not errors2:
+                return [tree2.root_node], fixed
+    if cur_errors < errors:
+        tree, data, errors = cur_tree, cur_data, cur_errors
+    chunks = _parse_chunks(parser, data)
+    if sum(_count_errors(r) for r in chunks) < errors:
+        return chunks, data
+    return [tree.root_node], data
+
+
+def _chunk_starts(data: bytes) -> list[tuple[int, int]]:
+    """(line, byte offset) of lines that may start a top-level statement."""
+    starts = []
+    offset = 0
+    heredoc: tuple[bytes, bool] | None = None
+    for row, line in enumerate(data.split(b"\n")):
+        if heredoc is not None:
+            word, strip = heredoc
+            if (line.lstrip(b"\t") if strip else line) == word:
+                heredoc = None
+        else:
+            if line[:1] not in (b"", b" ", b"\t", b"#") and not _CONTINUATION.match(line):
+                starts.append((row, offset))
+            if b"<<" in line:
+                for m in _HEREDOC_START.finditer(line):
+                    if line[m.start() - 1:m.start()] != b"<":
+                        heredoc = (m.group(3), m.group(1) == b"-")
+        offset += len(line) + 1
+    return starts
+
+
+def _parse_chunks(parser: Parser, data: bytes) -> list[Node]:
+    starts = _chunk_starts(data)
+    if not starts or starts[0][0] != 0:
+        starts.insert(0, (0, 0))
+    lines_total = data.count(b"\n") + 1
+    starts.append((lines_total, len(data)))
+    roots: list[Node] = []
+    i = 0
+    while i < len(starts) - 1:
+        chosen = None
+        first_tree = None
+        for j in range(i + 1, min(len(starts), i + 1 + _CHUNK_LOOKAHEAD)):
+            tree = _parse_range(parser, data, starts[i], starts[j])
+            if first_tree is None:
+                first_tree = tree
+            if not tree.root_node.has_error:
+                chosen = (j, tree)
+                break
+        if chosen is None:
+            j, tree = i + 1, first_tree
+        else:
+            j, tree = chosen
+        roots.append(tree.root_node)  # type: ignore[union-attr]
+        i = j
+    parser.included_ranges = [Range(Point(0, 0), Point(0xFFFFFFFF, 0xFFFFFFFF), 0, 0xFFFFFFFF)]
+    return roots
+
+
+def _parse_range(parser: Parser, data: bytes, start: tuple[int, int], end: tuple[int, int]):
+    parser.included_ranges = [Range(Point(start[0], 0), Point(end[0], 0), start[1], end[1])]
+    return parser.parse(data)
 
 
 def _count_errors(root: Node) -> int:
