@@ -724,6 +724,20 @@ def test_real_init_scripts():
             any(c.how == "source" for c in r.commands), p
 
 
+def test_real_init_dbus():
+    r = analyze_shell(_real("/etc/init.d/dbus"), shell="sh")
+    got = [(c.name, c.how) for c in r.commands]
+    assert got[:2] == [("/lib/lsb/init-functions", "source"), ("/etc/default/dbus", "source")]
+    # the daemon is started through start-stop-daemon --start --exec
+    assert ("start-stop-daemon", "run") in got and ("/usr/bin/dbus-daemon", "run") in got
+    assert ("/usr/bin/dbus-uuidgen", "run") in got
+    # functions of init-functions are only known once that file is analysed
+    with_lsb = analyze_shell(_real("/etc/init.d/dbus"), shell="sh",
+                             functions=["log_daemon_msg", "log_end_msg", "log_failure_msg",
+                                        "log_success_msg", "log_action_begin_msg", "log_action_end_msg"])
+    assert not any(c.name.startswith("log_") for c in with_lsb.commands)
+
+
 def _machine_scripts() -> list[Path]:
     out = []
     for d in ("/usr/bin", "/usr/sbin", "/etc/init.d", "/usr/share/debootstrap"):
