@@ -217,3 +217,69 @@ def parse_ld_list(text: str) -> set[str]:
         if m:
             paths.add(m.group(1))
     return paths
+
+
+# -- the image's own loader as an oracle -------------------------------------------------------
+
+ORACLE_SCRIPT = r"""
+while IFS= read -r f; do
+  printf '=== %s\n' "$f"
+  "$INTERP" --list "$f" 2>&1
+  printf '=== rc %s\n' "$?"
+done < /tmp/elf-oracle-files
+"""
+
+
+def dynamic_elf_files(fs: RootFS, tracer: ElfTracer, ctx: TraceContext) -> list[str]:
+    """Every regular file of the image that the loader can load: dynamic ELF executables and
+    shared objects (static ones and .o/.ko files left out)."""
+    from slimmer.rootfs.filekind import FileKind
+    from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError
+
+    loader = tracer.loader(ctx)
+    found = []
+    for entry in fs.entries():
+        if not entry.is_file or ctx.kind(entry) is not FileKind.ELF:
+            continue
+        try:
+            info = loader.info(entry)
+        except ElfError:
+            continue
+        if info.type in (ET_EXEC, ET_DYN) and info.dynamic and not info.is_static_pie:
+            found.append(entry.path)
+    return found
+
+
+def run_loader_oracle(client, tag: str, files: list[str], interp: str = GLIBC_INTERP) -> dict[str, tuple[int, set[str]]]:
+    """`INTERP --list FILE` for every file, all in ONE container (no network, as root):
+    file -> (exit status, paths the loader printed)."""
+    import io
+
+    listing = ("\n".join(files) + "\n").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("elf-oracle-files")
+        info.size = len(listing)
+        tar.addfile(info, io.BytesIO(listing))
+    container = client.containers.create(tag, entrypoint=["/bin/sh", "-c", ORACLE_SCRIPT], command=[],
+                                         user="root", network_disabled=True, environment={"INTERP": interp})
+    try:
+        container.put_archive("/tmp", buf.getvalue())
+        container.start()
+        status = container.wait(timeout=600)
+        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+    finally:
+        container.remove(force=True)
+    assert status.get("StatusCode") == 0, output[-2000:]
+    results: dict[str, tuple[int, set[str]]] = {}
+    current: str | None = None
+    lines: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("=== rc ") and current is not None:
+            results[current] = (int(line[7:]), parse_ld_list("\n".join(lines)))
+            current, lines = None, []
+        elif line.startswith("=== "):
+            current, lines = line[4:], []
+        else:
+            lines.append(line)
+    return results

@@ -124,8 +124,8 @@ LIBGCC_S_FUNCTIONS = frozenset({"pthread_cancel", "pthread_exit", "thrd_exit", "
 # importing one of these means the object loads libraries by a name it holds as a string
 DLOPEN_FUNCTIONS = frozenset({"dlopen", "dlmopen", "g_module_open", "g_module_open_full", "lt_dlopen",
                               "lt_dlopenext", "PR_LoadLibrary", "SDL_LoadObject", "uv_dlopen"})
-# a whole NUL-terminated string that is a library name or an absolute path to one
-DLOPEN_NAME = re.compile(rb"(?<=\0)((?:/[\w+.-]+)*/?lib[\w+.-]*\.so(?:\.[0-9]+)*)(?=\0)")
+# a whole string that is a library name or an absolute path to one
+DLOPEN_NAME = re.compile(rb"(?:/[\w+.-]+)*/?lib[\w+.-]*\.so(?:\.[0-9]+)*")
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,8 @@ def _hwcaps_names(data: bytes, at: int, ext_offset: int, e: str) -> list[str]:
         tag, _flags, offset, size = struct.unpack_from(e + "IIII", data, ext_offset + 8 + i * 16)
         if tag == EXTENSION_TAG_GLIBC_HWCAPS:
             offsets = struct.unpack_from(f"{e}{size // 4}I", data, offset)
+            # string offsets count from the new table, as its entries' strings do (`ldconfig -p`
+            # of glibc 2.36 counts them from the file start and prints garbage for compat files)
             return [_cstr(data, at + o) for o in offsets]
     return []
 

@@ -34,7 +34,7 @@ from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf import extras
 from slimmer.trace.elf.ldcache import LdCache, LdCacheError, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
-from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo, parse_elf, read_strings
+from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo, library_names, parse_elf, read_strings
 
 LD_SO_CACHE = "/etc/ld.so.cache"
 LD_SO_PRELOAD = "/etc/ld.so.preload"
@@ -154,10 +154,13 @@ class LoadTree:
     items: list[TreeItem] = field(default_factory=list)
     objects: list[LoadedObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rtld_referenced: bool = False  # some DT_NEEDED named the loader itself (glibc lists it then)
 
     def loader_paths(self) -> list[str]:
-        """What `ld.so --list` would print (paths of the initial load)."""
-        return [i.path for i in self.items if i.category in LOADER_CATEGORIES]
+        """What `ld.so --list` prints: the initial load (glibc leaves the interpreter out when no
+        object names it, though the kernel still maps it for an executable)."""
+        return [i.path for i in self.items if i.category in LOADER_CATEGORIES
+                and (i.category != "interp" or self.rtld_referenced)]
 
 
 @dataclass
@@ -367,7 +370,7 @@ class ImageLoader:
         key = entry.content_key
         hit = self._dlopen_strings.get(key)
         if hit is None:
-            raw = read_strings(lambda off, size: self.fs.read(entry, size, off), info, extras.DLOPEN_NAME)
+            raw = library_names(lambda off, size: self.fs.read(entry, size, off), info, extras.DLOPEN_NAME)
             seen: set[str] = set()
             hit = []
             for b in raw:
@@ -515,6 +518,7 @@ class Process:
         self.rtld: LoadedObject | None = None
         self._dirs_cache: dict[tuple[int, str], list[tuple[str, str]]] = {}
         self._cache_emitted = False
+        self._quiet = False
         # the executable's $ORIGIN: the kernel starts it at its real path (/proc/self/exe)
         real, _e = loader.resolve(root)
         self.main = self._add(root, real, entry, info, None, "main", posixpath.dirname(real))
@@ -550,8 +554,8 @@ class Process:
             return self.tree
         if info.interp:
             self._load_interp(info.interp, f"program interpreter (PT_INTERP) of {self.root}")
-        elif self.rules.interp:
-            # a library root: it runs under the image's loader, which is kept with it
+        elif self.rules.interp and info.needed:
+            # a library root: it runs under the image's loader (which `ld.so --list` shows with it)
             self._load_interp(self.rules.interp, f"dynamic loader the shared object {self.root} runs under "
                                                  f"({self.rules.libc})", optional=True)
         queue = [self.main]
@@ -583,6 +587,7 @@ class Process:
         self.rtld = self._add(interp, real, entry, info, None, "interp")
         if self.rules.libc == "musl":
             self.rtld.names.add("libc.so")
+            self.tree.rtld_referenced = True  # musl's --list always shows itself
 
     def _preloads(self) -> list[LoadedObject]:
         loaded: list[LoadedObject] = []
@@ -606,8 +611,12 @@ class Process:
         existing = self._already_loaded(name)
         if existing is not None:
             existing.names.add(name)
+            if existing is self.rtld and category in LOADER_CATEGORIES:
+                self.tree.rtld_referenced = True
             return None
+        self._quiet = quiet_missing
         search = self.search(name, requester)
+        self._quiet = False
         if search.found is None:
             if not quiet_missing:
                 where = "; ".join(search.searched) or "nowhere to search"
@@ -782,13 +791,14 @@ class Process:
         try:
             info = self.ld.info(entry)
         except ElfError as e:
-            self.ld.warn(real, f"{path} would be opened for {name} but is not a usable ELF file ({e}); "
-                               f"ld.so fails there, the search is continued here")
+            if not self._quiet:
+                self.ld.warn(real, f"{path} would be opened for {name} but is not a usable ELF file ({e}); "
+                                   f"ld.so fails there, the search is continued here")
             result.skipped.append(f"{path} (not ELF)")
             return False
         why_not = self.rules.accepts(info)
         if why_not is not None:
-            if self.rules.libc == "musl":
+            if self.rules.libc == "musl" and not self._quiet:
                 self.ld.warn(real, f"{path} is {why_not}: musl loads the first file of the name and fails on it")
             result.skipped.append(f"{path} ({why_not})")
             return False

@@ -301,6 +301,26 @@ def _symbol_count(read_at, e, is64, tags, to_offset) -> int | None:
             index += 1
 
 
+_SO_END = re.compile(rb"\.so(?:\.[0-9]+)*\0")
+
+
+def library_names(read_at: ReadAt, info: ElfInfo, name: re.Pattern[bytes]) -> list[bytes]:
+    """Whole NUL-terminated strings of the read-only data that end like a library file name
+    (".so", ".so.1.2") and fully match `name`. Found from their ".so" endings, so the cost is
+    one fast scan of the data, whatever its size."""
+    found: list[bytes] = []
+    for off, size in info.ro_ranges:
+        if size <= 0:
+            continue
+        data = read_at(off, min(size, MAX_TABLE_BYTES))
+        for m in _SO_END.finditer(data):
+            start = data.rfind(b"\0", 0, m.start()) + 1
+            candidate = data[start:m.end() - 1]
+            if name.fullmatch(candidate):
+                found.append(candidate)
+    return found
+
+
 def read_strings(read_at: ReadAt, info: ElfInfo, pattern: re.Pattern[bytes]) -> list[bytes]:
     """Every match of `pattern` in the object's read-only data (string literals)."""
     found: list[bytes] = []
