@@ -52,6 +52,7 @@ class TraceContext:
     cwd: str = "/"  # the container's WorkingDir: where relative names are looked up
     warnings: list[Warning] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # real path -> role given by a Need
+    script_args: dict[str, list[str]] = field(default_factory=dict)  # real path -> arguments it is run with
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
 
     def kind(self, entry: Entry) -> FileKind:

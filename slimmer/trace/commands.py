@@ -63,19 +63,21 @@ class CommandResolver:
             self.ctx.warn(requester, f"command {argv[0]!r} not found in the image's PATH ({reason})")
             return []
         found = [Need(program, reason)]
+        self.ctx.script_args.setdefault(self.real_path(program), list(argv[1:]))
         handler = self.handler_for(program, argv[0])
         if handler is not None:
             found.extend(handler(self, argv, reason, cwd))
         return found
 
+    def real_path(self, path: str, cwd: str = "/") -> str:
+        try:
+            return self.ctx.fs.resolve(path, cwd=cwd).path
+        except SymlinkLoopError:
+            return path
+
     def handler_for(self, program: str, called_as: str) -> ArgvHandler | None:
         """By the name it was called as (busybox applets, `sh` -> dash), then the real file's name."""
-        names = [posixpath.basename(called_as)]
-        try:
-            names.append(posixpath.basename(self.ctx.fs.resolve(program).path))
-        except SymlinkLoopError:
-            pass
-        for name in names:
+        for name in (posixpath.basename(called_as), posixpath.basename(self.real_path(program))):
             handler = self.handlers.get(name) or self.handlers.get(_strip_version(name))
             if handler is not None:
                 return handler

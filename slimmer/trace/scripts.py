@@ -1,30 +1,34 @@
 """Scripts: `#!` lines as the kernel reads them, and shell scripts as their shell runs them.
 
-The kernel runs `#!INTERP ARG` scripts as `INTERP [ARG] SCRIPT`; that argv goes through the
-same command resolution as an ENTRYPOINT, so `/usr/bin/env bash` and `env -S` need nothing
-special. A shell handler then marks the script (or a `-c` string) for shell analysis.
+The kernel runs `#!INTERP ARG` scripts as `INTERP [ARG] SCRIPT ARGS...`; that argv goes through
+the same command resolution as an ENTRYPOINT, so `/usr/bin/env bash` and `env -S` need nothing
+special. A shell handler then marks the script (or a `-c` string) for shell analysis, which
+knows the script's arguments (so `exec "$@"` finds the CMD) and the functions and variables
+of the files it sources.
 """
 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from typing import Iterable
 
-from slimmer.rootfs.entry import Entry
+from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
-from slimmer.trace.shellscript import analyze_shell
+from slimmer.trace.shellscript import CommandUse, analyze_shell
 
 # Shell program names and the dialect the analyser should use for them.
 SHELL_DIALECTS = {"sh": "dash", "dash": "dash", "bash": "bash", "rbash": "bash", "ash": "busybox", "busybox": "busybox"}
 ROLE_PREFIX = "shell:"
+SOURCE_DEPTH = 4  # how deep sourced files are read for the functions and variables they define
 
 _OPTIONS_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 
 
 def shell_handler(dialect: str) -> ArgvHandler:
-    """`sh [options] -c STRING` analyses STRING; `sh [options] SCRIPT` marks SCRIPT as a shell script."""
+    """`sh [options] -c STRING` analyses STRING; `sh [options] SCRIPT ARGS` marks SCRIPT as a shell script."""
 
     def handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
         command_mode = False
@@ -45,8 +49,11 @@ def shell_handler(dialect: str) -> ArgvHandler:
             return []
         shell = posixpath.basename(argv[0])
         if command_mode:
-            return shell_text_needs(resolver, operands[0], dialect, f"{shell} -c in {reason}", cwd, None)
+            # `sh -c STRING NAME ARGS...`: NAME is $0 and ARGS are $1...
+            argv0 = operands[1:] or [shell]
+            return ShellCode(resolver, dialect, cwd).needs(operands[0], f"{shell} -c in {reason}", None, argv0)
         script = posixpath.normpath(posixpath.join(cwd, operands[0]))
+        resolver.ctx.script_args.setdefault(resolver.real_path(script), operands[1:])
         return [Need(script, f"script run by {shell} ({reason})", role=ROLE_PREFIX + dialect)]
 
     return handler
@@ -56,40 +63,88 @@ def shell_handlers() -> dict[str, ArgvHandler]:
     return {name: shell_handler(dialect) for name, dialect in SHELL_DIALECTS.items()}
 
 
-def shell_text_needs(resolver: CommandResolver, text: str, dialect: str, where: str, cwd: str,
-                     requester: str | None) -> list[Need]:
-    """Everything a piece of shell code runs, looks up or sources."""
-    analysis = analyze_shell(text, resolver.ctx.env, dialect)
-    for warning in analysis.warnings:
-        resolver.ctx.warn(requester, f"{where}, line {warning.line}: {warning.message}")
-    found: list[Need] = []
-    for use in analysis.commands:
-        reason = f"{use.how} at line {use.line} of {where}"
+@dataclass
+class ShellCode:
+    """Shell code in one dialect, run from `cwd`: what it runs, looks up and sources."""
+
+    resolver: CommandResolver
+    dialect: str
+    cwd: str
+
+    @property
+    def role(self) -> str:
+        return ROLE_PREFIX + self.dialect
+
+    def needs(self, text: str, where: str, requester: str | None, argv: list[str] | None) -> list[Need]:
+        """`argv` is $0, $1, ... when known (so `exec "$@"` resolves), else None."""
+        ctx = self.resolver.ctx
+        analysis = analyze_shell(text, ctx.env, self.dialect, argv=argv)
+        sourced = [path for use in analysis.commands if use.how == "source" for path in self._sourced_paths(use)]
+        if sourced:
+            # Functions and variables of sourced files are known to the script after `. FILE`.
+            functions, variables = self._definitions(sourced, SOURCE_DEPTH, set())
+            analysis = analyze_shell(text, {**ctx.env, **variables}, self.dialect, argv=argv, functions=functions)
+        for warning in analysis.warnings:
+            ctx.warn(requester, f"{where}, line {warning.line}: {warning.message}")
+        found: list[Need] = []
+        for use in analysis.commands:
+            reason = f"{use.how} at line {use.line} of {where}"
+            for name in self._names(use):
+                found.extend(self._use_needs(use, name, reason, requester))
+        return found
+
+    def _names(self, use: CommandUse) -> list[str]:
+        """A glob (`for f in /entrypoint.d/*.sh`) stands for every file it matches."""
+        if not use.glob:
+            return [use.name]
+        return self.resolver.ctx.fs.glob(posixpath.join(self.cwd, use.name))
+
+    def _use_needs(self, use: CommandUse, name: str, reason: str, requester: str | None) -> list[Need]:
         if use.how == "source":
-            found.extend(_sourced(resolver, use.name, reason, cwd, dialect, requester))
-        elif use.how == "lookup":
-            program = resolver.find(use.name, cwd)
-            if program is not None:
-                found.append(Need(program, reason, optional=True))
-        else:
-            found.extend(resolver.needs([use.name], reason, cwd, requester))
-    return found
+            return [Need(path, reason, role=self.role) for path in self._source_candidates(name, requester)]
+        if use.how == "script":
+            return [Need(posixpath.normpath(posixpath.join(self.cwd, name)), reason, role=self.role)]
+        if use.how == "lookup":
+            program = self.resolver.find(name, self.cwd)
+            return [Need(program, reason, optional=True)] if program else []
+        return self.resolver.needs([name], reason, self.cwd, requester)
 
+    def _sourced_paths(self, use: CommandUse) -> list[str]:
+        return [path for name in self._names(use) for path in self._source_candidates(name, None)]
 
-def _sourced(resolver: CommandResolver, name: str, reason: str, cwd: str, dialect: str,
-             requester: str | None) -> list[Need]:
-    """`. FILE`: a name with a slash is a path; others are searched in PATH (then, for bash,
-    the current directory), without needing the execute bit."""
-    role = ROLE_PREFIX + dialect
-    if "/" in name:
-        return [Need(posixpath.normpath(posixpath.join(cwd, name)), reason, role=role)]
-    directories = resolver.search_path.split(":") + (["."] if dialect == "bash" else [])
-    for directory in directories:
-        candidate = posixpath.normpath(posixpath.join(cwd, directory or ".", name))
-        if resolver.ctx.fs.lookup(candidate) is not None:
-            return [Need(candidate, reason, role=role)]
-    resolver.ctx.warn(requester, f"sourced file {name!r} not found ({reason})")
-    return []
+    def _source_candidates(self, name: str, requester: str | None) -> list[str]:
+        """`. FILE`: a name with a slash is a path; others are searched in PATH (then, for bash,
+        the current directory), without needing the execute bit."""
+        fs = self.resolver.ctx.fs
+        if "/" in name:
+            return [posixpath.normpath(posixpath.join(self.cwd, name))]
+        directories = self.resolver.search_path.split(":") + (["."] if self.dialect == "bash" else [])
+        for directory in directories:
+            candidate = posixpath.normpath(posixpath.join(self.cwd, directory or ".", name))
+            if fs.lookup(candidate) is not None:
+                return [candidate]
+        if requester is not None:
+            self.resolver.ctx.warn(requester, f"sourced file {name!r} not found in PATH")
+        return []
+
+    def _definitions(self, paths: list[str], depth: int, seen: set[str]) -> tuple[list[str], dict[str, str]]:
+        """Functions and single-valued variables defined by sourced files (and what they source)."""
+        functions: list[str] = []
+        variables: dict[str, str] = {}
+        fs = self.resolver.ctx.fs
+        for path in paths:
+            entry = fs.lookup(path)
+            if entry is None or entry.type is not EntryType.FILE or path in seen or depth <= 0:
+                continue
+            seen.add(path)
+            analysis = analyze_shell(fs.read(entry).decode("utf-8", "surrogateescape"), self.resolver.ctx.env,
+                                     self.dialect)
+            nested = [p for use in analysis.commands if use.how == "source" for p in self._sourced_paths(use)]
+            more_functions, more_variables = self._definitions(nested, depth - 1, seen)
+            functions += more_functions + list(analysis.functions)
+            variables.update(more_variables)
+            variables.update(analysis.variables)
+        return functions, variables
 
 
 class ScriptTracer:
@@ -102,15 +157,17 @@ class ScriptTracer:
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         found: list[Need] = []
+        args = ctx.script_args.get(path)
         if ctx.kind(entry) is FileKind.SCRIPT:
             interpreter = shebang(ctx.fs, entry)
             if interpreter:
                 if "/" not in interpreter[0]:
                     interpreter[0] = "./" + interpreter[0]  # the kernel opens it as a path, no PATH search
-                argv = interpreter + [path]
+                argv = interpreter + [path] + (args or [])
                 found.extend(self.resolver.needs(argv, f"interpreter of {path}", ctx.cwd, path))
         role = ctx.roles.get(path, "")
         if role.startswith(ROLE_PREFIX):
             text = ctx.fs.read(entry).decode("utf-8", "surrogateescape")
-            found.extend(shell_text_needs(self.resolver, text, role[len(ROLE_PREFIX):], path, ctx.cwd, path))
+            code = ShellCode(self.resolver, role[len(ROLE_PREFIX):], ctx.cwd)
+            found.extend(code.needs(text, path, path, None if args is None else [path, *args]))
         return found
