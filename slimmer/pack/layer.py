@@ -56,6 +56,9 @@ class _HashingWriter:
         self.size += len(data)
         return self._file.write(data)
 
+    def tell(self) -> int:
+        return self.size
+
     def close(self) -> None:
         self._file.close()
 

@@ -24,7 +24,7 @@ class TraceResult:
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
     resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
-    return resolver, [ElfTracer(), ScriptTracer(resolver), DataRulesTracer()]
+    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer()]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
