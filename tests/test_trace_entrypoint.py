@@ -146,3 +146,15 @@ def test_entrypoint_script_execs_its_cmd_and_runs_globbed_hooks(tmp_path):
     # Conditions are not evaluated: the branch not taken ("exec -n p") is reported, not dropped.
     assert [w.message for w in keep.warnings] == [
         "command '-n' not found in the image's PATH (exec at line 5 of /entrypoint.sh)"]
+
+
+def test_data_files_named_by_absolute_path_in_a_script_are_kept(tmp_path):
+    script = (b"#!/bin/bash\nDATA=/srv/inventory.csv\n# /srv/only-in-a-comment.txt\n"
+              b"grep -v '^#' \"$DATA\" | sed 's/a/b/' > /dev/null\ncat /srv/missing.txt /srv\n")
+    config = image_config(Entrypoint=["/usr/local/bin/report"])
+    fs, result = traced(tmp_path, config, [("usr/local/bin/report", File(script, mode=0o755)),
+                                           ("srv/inventory.csv", b"a,b\n"), ("srv/only-in-a-comment.txt", b"x"),
+                                           ("srv/other.csv", b"y")])
+    keep = result.keep
+    assert keep.reasons["/srv/inventory.csv"].text == "path named at line 2 of /usr/local/bin/report"
+    assert "/srv/only-in-a-comment.txt" not in keep and "/srv/other.csv" not in keep

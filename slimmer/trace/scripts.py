@@ -10,6 +10,7 @@ of the files it sources.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -25,6 +26,10 @@ ROLE_PREFIX = "shell:"
 SOURCE_DEPTH = 4  # how deep sourced files are read for the functions and variables they define
 
 _OPTIONS_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+# An absolute path written in the code: data files a script reads (`grep x /srv/list.csv`,
+# `DATA=/etc/app.conf`) are named this way far more often than built at run time.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
+_VIRTUAL_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
 
 
 def shell_handler(dialect: str) -> ArgvHandler:
@@ -91,6 +96,21 @@ class ShellCode:
             reason = f"{use.how} at line {use.line} of {where}"
             for name in self._names(use):
                 found.extend(self._use_needs(use, name, reason, requester))
+        return found + self._named_files(text, where)
+
+    def _named_files(self, text: str, where: str) -> list[Need]:
+        """Existing regular files whose absolute path appears literally in the code."""
+        found = []
+        fs = self.resolver.ctx.fs
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.lstrip().startswith("#"):
+                continue
+            for path in _ABSOLUTE_PATH.findall(line):
+                if path.startswith(_VIRTUAL_FILESYSTEMS):
+                    continue
+                entry = fs.lookup(path)
+                if entry is not None and entry.type is EntryType.FILE:
+                    found.append(Need(path, f"path named at line {number} of {where}", optional=True))
         return found
 
     def _names(self, use: CommandUse) -> list[str]:
