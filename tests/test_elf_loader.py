@@ -19,7 +19,6 @@ import pytest
 
 from elfhelpers import (GLIBC_INTERP, HOST_LIBDIR, MUSL_INTERP, SHOW_MAPS, GlibcRoot, need_tool, parse_ld_list,
                         real, rootfs_from_dir, trace)
-from slimmer.trace.elf import LOADER_CATEGORIES
 
 D = "/usr/lib/x86_64-linux-gnu"
 LD = "/lib/x86_64-linux-gnu"  # the same directory through the /lib symlink, as ld.so names it
@@ -109,6 +108,11 @@ def glibc_root(tmp_path_factory):
     # pthread_cancel: libgcc_s.so.1 is dlopened by glibc
     root.copy_host_lib("libgcc_s.so.1")
     root.compile("cancel.c", "/usr/bin/cancel", SHOW_MAPS)
+    # a well-known library that loads plugins from a directory of its own
+    leaf(root, f"{D}/libcrypto.so.3", 20, "fake_crypto", "libcrypto.so.3")
+    leaf(root, f"{D}/ossl-modules/legacy.so", 21, "fake_provider")
+    root.compile("int fake_crypto(void); int main(void){return fake_crypto()==0;}\n", "/usr/bin/cryptouser",
+                 "-l:libcrypto.so.3", libdirs=[D])
     # static-pie
     root.compile("hello.c", "/usr/bin/hello-static-pie", "-static-pie")
     root.ldconfig()
@@ -122,7 +126,8 @@ def tree_of(fs, path, env=None, **kwargs):
 
 
 def loaded(tree) -> set[str]:
-    return {i.path for i in tree.items if i.category in LOADER_CATEGORIES}
+    """What the tree says `ld.so --list` prints."""
+    return set(tree.loader_paths())
 
 
 def reals(fs, paths) -> set[str]:
@@ -256,6 +261,14 @@ def test_pthread_cancel_keeps_libgcc_s(glibc_root):
     assert reals(fs, mapped) <= set(keep.reasons)
 
 
+def test_plugin_directory_of_a_well_known_library(glibc_root):
+    root, fs = glibc_root
+    keep, tree, ctx = tree_of(fs, "/usr/bin/cryptouser")
+    reason = keep.reasons[f"{D}/ossl-modules/legacy.so"].text
+    assert reason.startswith("OpenSSL 3 provider modules") and "libcrypto.so.3" in reason
+    assert next(i for i in tree.items if i.path.endswith("legacy.so")).category == "dlopen-known"
+
+
 def test_static_pie_needs_nothing(glibc_root):
     root, fs = glibc_root
     keep, tracer, ctx = trace(fs, ["/usr/bin/hello-static-pie"])
@@ -302,3 +315,59 @@ def test_musl_inherits_runpath_and_reads_its_path_file(musl_root):
     assert "/etc/ld-musl-x86_64.path" in keep2
     assert loaded(tree2) == root.ld_list("/usr/bin/mprog2", interp=MUSL_INTERP)
     assert not ctx.warnings
+
+
+# -- ld.so.conf when the cache is missing, and the tracer inside the closure ----------------------
+
+def test_ld_so_conf_dirs_are_kept_when_the_cache_is_absent(tmp_path):
+    need_tool("gcc")
+    root = GlibcRoot(tmp_path / "root")
+    leaf(root, "/usr/local/lib/libconf.so", 14, "conf")
+    root.compile("int conf(void); int main(void){return conf()==0;}\n", "/usr/bin/confuser", "-lconf",
+                 libdirs=["/usr/local/lib"])
+    fs = rootfs_from_dir(root.root, tmp_path)  # no ldconfig: no /etc/ld.so.cache
+    keep, tree, ctx = tree_of(fs, "/usr/bin/confuser")
+    # ld.so itself does not find it (the loader never reads ld.so.conf) ...
+    assert "/usr/local/lib/libconf.so" not in loaded(tree)
+    assert any("DT_NEEDED libconf.so" in w.message for w in ctx.warnings)
+    proc = root.run([GLIBC_INTERP, "--list", "/usr/bin/confuser"])
+    assert "libconf.so: cannot open shared object file" in proc.stderr
+    # ... but once ldconfig runs it does: kept, with that reason
+    item = next(i for i in tree.items if i.path == "/usr/local/lib/libconf.so")
+    assert item.category == "ldconf" and "no /etc/ld.so.cache" in item.reason
+    assert "/usr/local/lib/libconf.so" in keep
+    root.ldconfig()
+    assert reals(fs, root.ld_list("/usr/bin/confuser")) <= set(keep.reasons)
+
+
+def test_libraries_placed_by_a_tree_are_not_resolved_again(glibc_root):
+    root, fs = glibc_root
+    keep, tracer, ctx = trace(fs, ["/usr/bin/rp", "/usr/bin/rn"])
+    # libmid.so was placed by rp's tree (leaf through RPATH) and by rn's (leaf through the cache):
+    # both copies are kept, each with the reason of the chain that loads it
+    assert "/opt/rpath/libleaf.so" in keep and f"{D}/libleaf.so" in keep
+    assert "/opt/mid/libmid.so" not in tracer.trees  # never resolved standalone
+    entry = fs.get("/opt/mid/libmid.so")
+    assert list(tracer.needs("/opt/mid/libmid.so", entry, ctx)) == []
+
+
+def test_a_shared_object_reached_otherwise_is_the_root_of_its_own_tree(glibc_root):
+    root, fs = glibc_root
+    keep, tracer, ctx = trace(fs, ["/opt/mid/libmid.so"])
+    tree = tracer.trees["/opt/mid/libmid.so"]
+    assert loaded(tree) == root.ld_list("/opt/mid/libmid.so")
+    assert f"{D}/libleaf.so" in keep
+    assert "shared object" in tracer.describe("/opt/mid/libmid.so", ctx)
+
+
+def test_non_elf_and_broken_elf_files(glibc_root, tmp_path):
+    root, fs = glibc_root
+    keep, tracer, ctx = trace(fs, ["/etc/nsswitch.conf"])
+    assert set(keep.reasons) == {"/etc/nsswitch.conf"} and not ctx.warnings
+    broken = tmp_path / "broken"
+    (broken / "bin").mkdir(parents=True)
+    (broken / "bin/trunc").write_bytes((root.path("/usr/bin/rp")).read_bytes()[:80])
+    fs2 = rootfs_from_dir(broken, tmp_path)
+    keep, tracer, ctx = trace(fs2, ["/bin/trunc"])
+    assert set(keep.reasons) == {"/bin/trunc"}
+    assert any("could not use" in w.message for w in ctx.warnings)

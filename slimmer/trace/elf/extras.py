@@ -148,6 +148,10 @@ KNOWN_DLOPEN: tuple[KnownDlopen, ...] = (
     KnownDlopen("libpam.so.0", "security/pam_*.so", "PAM modules named by /etc/pam.d"),
     KnownDlopen("libkrb5.so.3", "krb5/plugins/*/*.so", "Kerberos plugins"),
     KnownDlopen("libgdk_pixbuf-2.0.so.0", "gdk-pixbuf-2.0/*/loaders/*.so", "gdk-pixbuf image loaders"),
+    KnownDlopen("libMagickCore-*.so.*", "ImageMagick-*/modules-*/*/*.so", "ImageMagick coder and filter modules"),
+    KnownDlopen("libGLX_mesa.so.0", "dri/*_dri.so", "Mesa DRI drivers"),
+    KnownDlopen("libEGL_mesa.so.0", "dri/*_dri.so", "Mesa DRI drivers"),
+    KnownDlopen("libgbm.so.1", "gbm/*.so", "Mesa GBM backends"),
 )
 
 # -- static binaries -----------------------------------------------------------------------

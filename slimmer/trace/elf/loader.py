@@ -617,16 +617,17 @@ class Process:
         self._quiet = quiet_missing
         search = self.search(name, requester)
         self._quiet = False
+        for v in search.variants:
+            v.requester = requester.real
+            v.reason = f"{v.reason}; for {reason}"
+            v.optional = v.optional or optional
+            self.tree.items.append(v)
         if search.found is None:
             if not quiet_missing:
                 where = "; ".join(search.searched) or "nowhere to search"
                 skipped = f"; skipped: {', '.join(search.skipped)}" if search.skipped else ""
                 self.ld.warn(requester.real, f"{reason}: not found ({where}{skipped})")
-            for v in search.variants:
-                self.tree.items.append(v)
             return None
-        for v in search.variants:
-            self.tree.items.append(v)
         found = search.found
         skipped = f"; skipped {', '.join(search.skipped)}" if search.skipped else ""
         self.emit(found.path, f"{reason} ({found.how}{skipped})", category, requester.real, optional)
@@ -715,10 +716,9 @@ class Process:
                 return result
         if nodeflib:
             result.searched.append(f"no system directories: {requester.path} has DF_1_NODEFLIB")
-        else:
-            if self._try_dirs(name, [(d, "") for d in self.rules.system_dirs], "system directory", result):
-                return result
-        if not nodeflib and (cache is None or name not in cache):
+            return result
+        self._try_dirs(name, [(d, "") for d in self.rules.system_dirs], "system directory", result)
+        if cache is None or name not in cache:
             self._try_ldconf(name, cache, result)
         return result
 
@@ -751,18 +751,18 @@ class Process:
         return result.found is not None
 
     def _try_ldconf(self, name: str, cache: LdCache | None, result: _Search) -> None:
-        """Conservative extra: the name in an ld.so.conf directory, which ldconfig would put in
-        the cache (the cache is absent or does not know the name)."""
+        """Conservative extra: the first copy of `name` in the ld.so.conf directories, which
+        ldconfig would put in the cache (the cache is absent, or stale: it does not know the
+        name), and which would then win over the system directories."""
         why = "no /etc/ld.so.cache" if cache is None else "not in /etc/ld.so.cache (stale)"
-        found = result.found.path if result.found else None
+        found_real = self.ld.resolve(result.found.path)[0] if result.found else None
         for d in self.ld.ldconf_dirs():
-            probe = _Search()
             path = posixpath.join(d, name)
-            if self._try_file(path, name, "", probe) and path != found:
-                if found is None or self.ld.resolve(path)[0] != self.ld.resolve(found)[0]:
+            if self._try_file(path, name, "", _Search()):
+                if self.ld.resolve(path)[0] != found_real:
                     result.variants.append(TreeItem(
-                        path, f"{name} in ld.so.conf directory {d} ({why}): found by ld.so once ldconfig "
-                              f"runs", "ldconf", None, optional=True))
+                        path, f"{name} in ld.so.conf directory {d} ({why}): ld.so finds it there once "
+                              f"ldconfig runs", "ldconf", None, optional=True))
                 return
 
     def _try_dirs(self, name: str, dirs: list[tuple[str, str]], label: str, result: _Search) -> bool:
