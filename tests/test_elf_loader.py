@@ -113,8 +113,9 @@ def glibc_root(tmp_path_factory):
     leaf(root, f"{D}/ossl-modules/legacy.so", 21, "fake_provider")
     root.compile("int fake_crypto(void); int main(void){return fake_crypto()==0;}\n", "/usr/bin/cryptouser",
                  "-l:libcrypto.so.3", libdirs=[D])
-    # static-pie
+    # static-pie, and a static glibc program that reads NSS configuration
     root.compile("hello.c", "/usr/bin/hello-static-pie", "-static-pie")
+    root.compile("nss_user.c", "/usr/bin/nss-static", "-static")
     root.ldconfig()
     return root, rootfs_from_dir(root.root, work)
 
@@ -276,6 +277,25 @@ def test_static_pie_needs_nothing(glibc_root):
     assert "static-pie" in tracer.notes["/usr/bin/hello-static-pie"]
     assert root.ld_list("/usr/bin/hello-static-pie") == set()
     assert not ctx.warnings
+
+
+def test_static_glibc_program_keeps_nss_configuration(glibc_root):
+    root, fs = glibc_root
+    keep, tracer, ctx = trace(fs, ["/usr/bin/nss-static"])
+    assert {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"} <= set(keep.reasons)
+    assert not any("ld-linux" in p or p.endswith(".so.6") for p in keep.reasons)
+    note = tracer.notes["/usr/bin/nss-static"]
+    assert note.startswith("static 64-bit x86_64 executable") and "NSS modules" in note
+    assert root.ld_list("/usr/bin/nss-static") == set()
+
+
+def test_ld_preload_from_the_image_env(glibc_root):
+    root, fs = glibc_root
+    env = {"LD_PRELOAD": "libplugdep.so"}
+    keep, tree, ctx = tree_of(fs, "/usr/bin/rp", env)
+    assert f"{LD}/libplugdep.so" in loaded(tree)
+    assert keep.reasons[f"{D}/libplugdep.so"].text.startswith("preloaded libplugdep.so (LD_PRELOAD")
+    assert loaded(tree) == root.ld_list("/usr/bin/rp", env)
 
 
 # -- musl -----------------------------------------------------------------------------------

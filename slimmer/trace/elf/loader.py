@@ -576,9 +576,7 @@ class Process:
         self.emit(interp, reason, "interp", self.root, optional)
         real, entry = self.ld.resolve(interp)
         if entry is None or not entry.is_file:
-            if not optional:
-                self.ld.warn(self.root, f"interpreter {interp} not found in the image")
-            return
+            return  # the closure warns about a missing (non-optional) interpreter
         try:
             info = self.ld.info(entry)
         except ElfError as e:
