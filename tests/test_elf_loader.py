@@ -391,3 +391,30 @@ def test_non_elf_and_broken_elf_files(glibc_root, tmp_path):
     keep, tracer, ctx = trace(fs2, ["/bin/trunc"])
     assert set(keep.reasons) == {"/bin/trunc"}
     assert any("could not use" in w.message for w in ctx.warnings)
+
+
+def test_compared_with_lddtree(glibc_root, capsys):
+    """Where pax-utils' lddtree (the closest static peer) and the real loader disagree, the tracer
+    sides with the loader. lddtree's misses are printed, not asserted (they are its business)."""
+    import sys
+
+    lddtree = shutil.which("lddtree")
+    if lddtree is None:
+        pytest.skip("pax-utils not installed")
+    root, fs = glibc_root
+    programs = {"/usr/bin/rp": root.ld_list, "/usr/bin/rn": root.ld_list, "/usr/local/bin/tool": root.ld_trace,
+                "/usr/bin/nd2": root.ld_list, "/usr/bin/shadow": root.ld_list, "/usr/bin/dst": root.ld_list,
+                "/usr/bin/hw": root.ld_list}
+    lddtree_misses = {}
+    for program, oracle in programs.items():
+        loader = reals(fs, oracle(program))
+        keep, _t, _c = trace(fs, [program])
+        assert loader <= set(keep.reasons), program
+        out = subprocess.run([sys.executable, lddtree, "-l", "-R", str(root.root), program],
+                             capture_output=True, text=True).stdout
+        theirs = reals(fs, [line[len(str(root.root)):] for line in out.splitlines()
+                            if line.startswith(str(root.root))])
+        if loader - theirs:
+            lddtree_misses[program] = sorted(loader - theirs)
+    with capsys.disabled():
+        print(f"\nlddtree misses what ld.so loads for {len(lddtree_misses)}/{len(programs)} programs: {lddtree_misses}")
