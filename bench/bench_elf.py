@@ -15,7 +15,6 @@ Needs a Docker daemon; lddtree needs pax-utils and pyelftools (run with the proj
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

@@ -13,11 +13,10 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from elfhelpers import (GLIBC_INTERP, HOST_LIBDIR, MUSL_INTERP, SHOW_MAPS, GlibcRoot, need_tool, parse_ld_list,
+from elfhelpers import (GLIBC_INTERP, HOST_LIBDIR, MUSL_INTERP, SHOW_MAPS, GlibcRoot, need_tool,
                         real, rootfs_from_dir, trace)
 
 D = "/usr/lib/x86_64-linux-gnu"
@@ -78,7 +77,7 @@ def glibc_root(tmp_path_factory):
     root.compile("int envl(void); int main(void){return envl()==0;}\n", "/usr/bin/envrpath", "-lenvl",
                  "-Wl,--disable-new-dtags,-rpath,/opt/runp", libdirs=["/opt/runp"])
     # $LIB and ${PLATFORM}
-    leaf(root, f"/opt/lib/x86_64-linux-gnu/libdst.so", 9, "dst")
+    leaf(root, "/opt/lib/x86_64-linux-gnu/libdst.so", 9, "dst")
     root.compile("int dst(void); int main(void){return dst()==0;}\n", "/usr/bin/dst", "-ldst",
                  "-Wl,--disable-new-dtags,-rpath,/opt/${PLATFORM}/x:/opt/$LIB",
                  libdirs=["/opt/lib/x86_64-linux-gnu"])

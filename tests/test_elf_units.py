@@ -99,7 +99,7 @@ def test_ldcache_parser_matches_ldconfig(fmt, tmp_path):
     need_tool("gcc")
     root = GlibcRoot(tmp_path / "root")
     root.copy_host_lib("libz.so.1")
-    os.symlink("libz.so.1", root.path(f"/usr/lib/x86_64-linux-gnu/libz.so"))
+    os.symlink("libz.so.1", root.path("/usr/lib/x86_64-linux-gnu/libz.so"))
     root.compile("leaf.c", "/usr/lib/x86_64-linux-gnu/libhw.so", shared=True)
     root.compile("leaf.c", "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libhw.so", shared=True)
     root.compile("leaf.c", "/usr/local/lib/liblocal.so.7", "-Wl,-soname,liblocal.so.7", shared=True)

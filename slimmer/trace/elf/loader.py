@@ -592,7 +592,7 @@ class Process:
         names = [(n, "LD_PRELOAD in the image environment") for n in re.split(r"[ :]", self.ld.env.get("LD_PRELOAD", "")) if n]
         text = self.ld.read_text(LD_SO_PRELOAD)
         if text is not None:
-            self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", "preload", self.root)
+            self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", "data", self.root)
             names += [(n, LD_SO_PRELOAD) for n in re.split(r"[ \t\n:]", text.split("#", 1)[0]) if n]
         for name, source in names:
             obj = self.load(name, self.main, "preload", f"preloaded {name} ({source})")
@@ -633,6 +633,7 @@ class Process:
         same = self.by_key.get(found.entry.content_key)
         if same is not None:  # the same file under another path: ld.so reuses the loaded object
             same.names.add(name)
+            self.by_name.setdefault(name, same)
             return None
         kind = "dlopen" if category not in ("needed", "preload") else category
         return self._add(found.path, real, found.entry, found.info, requester, kind, None, name)
