@@ -27,7 +27,7 @@ class ElfTracer:
     """Tracer plug-in for ELF files.
 
     cwd: the image's WorkingDir (relative DT_NEEDED names and relative RPATH entries resolve
-        against it).
+        against it); None takes the context's `cwd`.
     gconv: "all" keeps every gconv module the image's gconv-modules files name when something
         imports iconv_open (the charset is chosen at run time: conservative); "config" keeps
         only the configuration (iconv then works for charsets built into libc); "none" nothing.
@@ -37,7 +37,7 @@ class ElfTracer:
 
     name = "elf"
 
-    def __init__(self, *, cwd: str = "/", gconv: str = "all", dlopen_names: bool = True,
+    def __init__(self, *, cwd: str | None = None, gconv: str = "all", dlopen_names: bool = True,
                  known_dlopen: tuple[extras.KnownDlopen, ...] = extras.KNOWN_DLOPEN) -> None:
         if gconv not in ("all", "config", "none"):
             raise ValueError(f"gconv must be 'all', 'config' or 'none', not {gconv!r}")
@@ -76,7 +76,8 @@ class ElfTracer:
         """The image-wide loader state for this context's filesystem (made on first use)."""
         if self._loader is None or self._fs is not ctx.fs:
             self._fs = ctx.fs
-            self._loader = ImageLoader(ctx.fs, ctx.env, ctx.warn, cwd=self.cwd, gconv=self.gconv,
+            cwd = self.cwd if self.cwd is not None else getattr(ctx, "cwd", "/")
+            self._loader = ImageLoader(ctx.fs, ctx.env, ctx.warn, cwd=cwd, gconv=self.gconv,
                                        dlopen_names=self.dlopen_names, known_dlopen=self.known_dlopen)
             self._placed = set()
             self._gconv_emitted = False
