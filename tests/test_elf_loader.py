@@ -104,6 +104,8 @@ def glibc_root(tmp_path_factory):
         shutil.copy2(HOST_LIBDIR / "gconv" / name, gconv / name)
     (gconv / "gconv-modules").write_text("module EUC-JP// INTERNAL EUC-JP 1\nmodule INTERNAL EUC-JP// EUC-JP 1\n")
     root.compile("iconv_user.c", "/usr/bin/iconvuser", SHOW_MAPS)
+    root.compile("iconv_locale.c", "/usr/bin/iconvlocale")
+    root.compile("iconv_locale.c", "/usr/bin/iconv")  # named like iconv(1): charsets from its input
     # pthread_cancel: libgcc_s.so.1 is dlopened by glibc
     root.copy_host_lib("libgcc_s.so.1")
     root.compile("cancel.c", "/usr/bin/cancel", SHOW_MAPS)
@@ -250,6 +252,19 @@ def test_iconv_keeps_gconv_configuration_and_modules(glibc_root):
     assert reals(fs, mapped) <= set(keep.reasons)
     keep, _t, _c = tree_of(fs, "/usr/bin/iconvuser", gconv="config")
     assert f"{D}/gconv/gconv-modules" in keep and f"{D}/gconv/EUC-JP.so" not in keep
+
+
+def test_iconv_auto_policy_reads_the_locale_and_the_importer(glibc_root):
+    root, fs = glibc_root
+    module = f"{D}/gconv/EUC-JP.so"
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale")
+    assert f"{D}/gconv/gconv-modules" in keep and module not in keep  # no charset named, C locale
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", {"LANG": "ja_JP.EUC-JP"})
+    assert "locale charset EUC-JP of LANG" in keep.reasons[module].text
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconv")
+    assert "converts charsets named by its input" in keep.reasons[module].text
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", gconv="all")
+    assert module in keep
 
 
 def test_pthread_cancel_keeps_libgcc_s(glibc_root):

@@ -104,13 +104,57 @@ GCONV_DIR_CANDIDATES = ("{libc_dir}/gconv", "/usr/lib/{triplet}/gconv", "/usr/li
 
 def parse_gconv_modules(text: str) -> list[str]:
     """Module file names (relative as written, ".so" appended) of a gconv-modules file."""
-    modules: list[str] = []
+    return [m.file for m in parse_gconv_config(text).modules]
+
+
+@dataclass(frozen=True)
+class GconvModule:
+    source: str  # charset converted from ("EUC-JP", "INTERNAL"), without "//"
+    target: str
+    file: str  # as written, ".so" appended
+
+
+@dataclass
+class GconvConfig:
+    modules: list[GconvModule]
+    aliases: dict[str, str]  # ALIAS -> canonical name, upper case, without "//"
+
+
+def parse_gconv_config(text: str) -> GconvConfig:
+    """`alias FROM TO` and `module FROM TO FILE [COST]` lines of a gconv-modules file."""
+    modules: list[GconvModule] = []
+    aliases: dict[str, str] = {}
     for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split()
         if len(fields) >= 4 and fields[0] == "module":
-            name = fields[3]
-            modules.append(name if name.endswith(".so") else name + ".so")
-    return modules
+            name = fields[3] if fields[3].endswith(".so") else fields[3] + ".so"
+            modules.append(GconvModule(charset_key(fields[1]), charset_key(fields[2]), name))
+        elif len(fields) >= 3 and fields[0] == "alias":
+            aliases.setdefault(charset_key(fields[1]), charset_key(fields[2]))
+    return GconvConfig(modules, aliases)
+
+
+def charset_key(name: str) -> str:
+    """A charset name as iconv_open compares it: upper case, "//" suffixes dropped."""
+    return name.upper().split("//", 1)[0].strip("/")
+
+
+def locale_charsets(env: dict[str, str]) -> list[tuple[str, str]]:
+    """(charset, variable) of the locale the environment selects: LC_ALL, else LC_CTYPE, else
+    LANG; "de_DE.ISO-8859-1@euro" -> ISO-8859-1. glibc converts to it for wide/multibyte text."""
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(var)
+        if value:
+            if "." in value:
+                return [(value.split(".", 1)[1].split("@", 1)[0], var)]
+            return []
+    return []
+
+
+# importers whose charsets come from their input (documents, command line, mail headers):
+# with them every module of the configuration is kept (soname or file name patterns)
+GCONV_ANY_CHARSET = ("iconv", "libxml2.so.*", "libglib-2.0.so.*", "libxslt.so.*", "libphp*.so", "php*",
+                     "libarchive.so.*", "libmagic.so.*", "libgmime-*.so.*", "libenca.so.*")
 
 
 # -- libgcc_s ------------------------------------------------------------------------------
@@ -126,6 +170,15 @@ DLOPEN_FUNCTIONS = frozenset({"dlopen", "dlmopen", "g_module_open", "g_module_op
                               "lt_dlopenext", "PR_LoadLibrary", "SDL_LoadObject", "uv_dlopen"})
 # a whole string that is a library name or an absolute path to one
 DLOPEN_NAME = re.compile(rb"(?:/[\w+.-]+)*/?lib[\w+.-]*\.so(?:\.[0-9]+)*")
+
+
+# literal dlopen names that are not followed: (soname pattern of the object holding the name,
+# the name) -> why the code path never runs in a container
+DLOPEN_IGNORE: dict[tuple[str, str], str] = {
+    ("libselinux.so.*", "libsepol.so.*"): "libselinux loads it only in selinux_mkload_policy (load_policy)",
+    ("libncurses*.so.*", "libgpm.so.*"): "ncurses loads it only for mouse events on a Linux console (TERM=linux)",
+    ("libtinfo.so.*", "libgpm.so.*"): "ncurses loads it only for mouse events on a Linux console (TERM=linux)",
+}
 
 
 @dataclass(frozen=True)

@@ -28,19 +28,22 @@ class ElfTracer:
 
     cwd: the image's WorkingDir (relative DT_NEEDED names and relative RPATH entries resolve
         against it); None takes the context's `cwd`.
-    gconv: "all" keeps every gconv module the image's gconv-modules files name when something
-        imports iconv_open (the charset is chosen at run time: conservative); "config" keeps
-        only the configuration (iconv then works for charsets built into libc); "none" nothing.
+    gconv: what is kept of the gconv directory when something imports iconv_open. "auto": the
+        configuration, the modules of the charsets named in the importers' read-only data and
+        of the locale charset the image's Env selects, and every module when an importer takes
+        its charsets from its input (iconv(1), libxml2, GLib, ...: extras.GCONV_ANY_CHARSET);
+        "all": every module the configuration names; "config": the configuration only (the
+        charsets built into libc work); "none": nothing.
     dlopen_names: keep libraries named by string literals of objects that import dlopen.
     known_dlopen: plugin-directory rules of well-known libraries (extras.KNOWN_DLOPEN).
     """
 
     name = "elf"
 
-    def __init__(self, *, cwd: str | None = None, gconv: str = "all", dlopen_names: bool = True,
+    def __init__(self, *, cwd: str | None = None, gconv: str = "auto", dlopen_names: bool = True,
                  known_dlopen: tuple[extras.KnownDlopen, ...] = extras.KNOWN_DLOPEN) -> None:
-        if gconv not in ("all", "config", "none"):
-            raise ValueError(f"gconv must be 'all', 'config' or 'none', not {gconv!r}")
+        if gconv not in ("auto", "all", "config", "none"):
+            raise ValueError(f"gconv must be 'auto', 'all', 'config' or 'none', not {gconv!r}")
         self.cwd = cwd
         self.gconv = gconv
         self.dlopen_names = dlopen_names
@@ -50,7 +53,7 @@ class ElfTracer:
         self._fs: RootFS | None = None
         self._loader: ImageLoader | None = None
         self._placed: set[tuple[int, int]] = set()  # content placed as a library by some load tree
-        self._gconv_emitted = False
+        self._gconv_emitted: set[str] = set()
 
     # -- the plug-in interface --
 
@@ -80,7 +83,7 @@ class ElfTracer:
             self._loader = ImageLoader(ctx.fs, ctx.env, ctx.warn, cwd=cwd, gconv=self.gconv,
                                        dlopen_names=self.dlopen_names, known_dlopen=self.known_dlopen)
             self._placed = set()
-            self._gconv_emitted = False
+            self._gconv_emitted = set()
             self.trees = {}
             self.notes = {}
         return self._loader
@@ -127,14 +130,13 @@ class ElfTracer:
     def _needs_of(self, tree: LoadTree) -> list[Need]:
         needs: list[Need] = []
         seen: set[str] = set()
-        gconv_done = self._gconv_emitted
         for item in tree.items:
             if item.path in seen:
                 continue
             if item.category == "gconv":
-                if gconv_done:
-                    continue  # the same set for every importer: emitted once per image
-                self._gconv_emitted = True
+                if item.path in self._gconv_emitted:
+                    continue  # already asked for by another importer: once per image is enough
+                self._gconv_emitted.add(item.path)
             seen.add(item.path)
             needs.append(Need(item.path, item.reason, optional=item.optional))
         return needs
