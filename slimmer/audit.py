@@ -40,7 +40,7 @@ class AuditReport:
     file_count: int  # non-directory entries of the merged tree
     wasted_bytes: int
     layers: list[LayerAudit]
-    largest: list[dict]  # [{"path", "size"}], biggest first
+    largest: list[dict]  # [{"path", "size"}, plus "hardlinks": [other names] when shared], biggest first
     by_kind: dict[str, KindTotal]
 
     def to_json(self) -> dict:
@@ -65,7 +65,12 @@ def audit(opened: OpenedImage) -> AuditReport:
     ]
     files = [e for e in fs.entries() if e.type is not EntryType.DIR]
     regular = [e for e in files if e.type is EntryType.FILE]
-    largest = heapq.nlargest(LARGEST_COUNT, regular, key=lambda e: (e.size, e.path))
+    # Hardlinks share one content: list it once, with its other names.
+    names: dict[tuple[int, int], list[str]] = {}
+    for entry in regular:
+        names.setdefault(entry.content_key, []).append(entry.path)
+    largest = heapq.nlargest(LARGEST_COUNT, (e for e in regular if names[e.content_key][0] == e.path),
+                             key=lambda e: (e.size, e.path))
     kinds: dict[str, list[int]] = {}
     for entry in regular:
         counts = kinds.setdefault(classify(fs, entry).value, [0, 0])
@@ -77,7 +82,9 @@ def audit(opened: OpenedImage) -> AuditReport:
         file_count=len(files),
         wasted_bytes=merged.wasted_bytes,
         layers=layers,
-        largest=[{"path": e.path, "size": e.size} for e in largest],
+        largest=[{"path": e.path, "size": e.size, **({"hardlinks": names[e.content_key][1:]}
+                                                      if len(names[e.content_key]) > 1 else {})}
+                 for e in largest],
         by_kind={kind: KindTotal(*counts) for kind, counts in sorted(kinds.items())},
     )
 
@@ -103,7 +110,8 @@ def render_text(report: AuditReport) -> str:
         lines.append(f"{short:<19} {human(layer.size):>9} {human(layer.compressed_size):>9} {layer.added:>7} "
                      f"{layer.changed:>7} {layer.removed:>7}  {_one_line(layer.created_by)}")
     lines += ["", "Largest files:"]
-    lines += [f"  {human(f['size']):>9}  {f['path']}" for f in report.largest]
+    lines += [f"  {human(f['size']):>9}  {f['path']}" + "".join(f" = {p}" for p in f.get("hardlinks", []))
+              for f in report.largest]
     lines += ["", "By content:"]
     lines += [f"  {kind:<16} {total.files:>7} files {human(total.bytes):>9}" for kind, total in report.by_kind.items()]
     return "\n".join(lines)
