@@ -46,12 +46,17 @@ test: setup system
 	$(VENV)/bin/pytest -q
 
 demo: setup system samples
-	@set -e; for s in $(SAMPLES); do \
-	  echo "== slim audit slimmer-sample/$$s:latest"; \
+	@set -e; for s in c-app sh-app; do \
+	  echo; echo "== slim audit slimmer-sample/$$s:latest"; \
 	  $(VENV)/bin/slim audit slimmer-sample/$$s:latest; \
+	  echo; echo "== slim slimmer-sample/$$s:latest --verify"; \
+	  $(VENV)/bin/slim slimmer-sample/$$s:latest --verify; \
 	done
-	@echo "== slim slimmer-sample/c-app:latest"
-	$(VENV)/bin/slim slimmer-sample/c-app:latest
+	@echo; echo "== slim why slimmer-sample/c-app:latest /etc/nsswitch.conf"
+	@$(VENV)/bin/slim why slimmer-sample/c-app:latest /etc/nsswitch.conf
+	@echo; echo "== slim trace slimmer-sample/sh-app:latest (first lines)"
+	@$(VENV)/bin/slim trace slimmer-sample/sh-app:latest | head -n 15
+	@echo; docker images --filter 'reference=slimmer-sample/*' --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}'
 
 clean-samples:
 	-docker images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=slimmer-sample/*' | xargs -r docker rmi

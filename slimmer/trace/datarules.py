@@ -35,8 +35,6 @@ DATA_RULES: tuple[DataRule, ...] = (
          "read by GnuTLS: CA bundle and configuration"),
     rule(r"/libnss3\.so$", ("/usr/lib/x86_64-linux-gnu/nss", "/etc/pki/nssdb"), "read by Mozilla NSS"),
     rule(r"/libc\.so\.6$", ("/etc/localtime",), "time zone read by glibc's localtime()"),
-    rule(r"/ld-linux[^/]*\.so\.[0-9]+$", ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"),
-         "read by the dynamic loader to find libraries"),
     rule(r"/libmagic\.so\.[^/]*$", ("/usr/lib/file/magic.mgc", "/usr/share/misc/magic.mgc", "/etc/magic"),
          "magic database read by libmagic"),
 )
