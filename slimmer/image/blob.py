@@ -3,7 +3,7 @@
 Every layer ends up as an uncompressed tar that lives somewhere on disk: a region of a
 `docker save` archive, a blob of an OCI layout, or a decompressed spool in the work
 directory. A `Blob` names such a region; `BlobReader` gives it a seekable file interface so
-tarfile and pyelftools can work on it directly.
+tarfile and the ELF reader can work on it directly.
 """
 
 from __future__ import annotations
