@@ -169,6 +169,7 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
 def cmd_why(args: argparse.Namespace, progress: Progress) -> int:
     from slimmer.analysis import open_analysis
     from slimmer.report import render_why
+    from slimmer.rootfs.fs import SymlinkLoopError
 
     path = "/" + args.path.lstrip("/")
     with open_analysis(args.image, progress) as opened:
@@ -176,7 +177,11 @@ def cmd_why(args: argparse.Namespace, progress: Progress) -> int:
         if path in traced.keep:
             print(render_why(traced.keep, path))
             return 0
-        resolved = opened.fs.resolve(path)
+        try:
+            resolved = opened.fs.resolve(path)
+        except SymlinkLoopError as e:  # nothing can open it, so nothing needs it
+            print(f"{path} is not needed: it cannot be resolved ({e})")
+            return 0
         if path in traced.excluded:
             print(f"{path} would be needed, but --exclude removes it")
         elif resolved.entry is None:
