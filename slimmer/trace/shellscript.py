@@ -51,7 +51,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser, Point, Range
 
-from .shell_builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
+from .shell.builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
