@@ -29,6 +29,7 @@ from tree_sitter import Node
 
 from .shell.builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 from .shell.parse import heredoc_backquotes, parse, split_glued_lines
+from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
@@ -314,46 +315,6 @@ class _Field:
 
     def __repr__(self) -> str:
         return f"_Field({self.text!r})"
-
-
-def _has_glob(s: str) -> bool:
-    return "*" in s or "?" in s or "[" in s
-
-
-def _unescape_unquoted(s: str) -> tuple[str, bool]:
-    """Remove shell backslash quoting from a bare word; report unquoted glob chars."""
-    if "\\" not in s:
-        return s, _has_glob(s)
-    out = []
-    glob = False
-    i = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\" and i + 1 < n:
-            if s[i + 1] != "\n":
-                out.append(s[i + 1])
-            i += 2
-            continue
-        if c in "*?[":
-            glob = True
-        out.append(c)
-        i += 1
-    return "".join(out), glob
-
-
-def _unescape_dquoted(s: str) -> str:
-    if "\\" not in s:
-        return s
-    return re.sub(r"\\([\\\"$`\n])", lambda m: "" if m.group(1) == "\n" else m.group(1), s)
-
-
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b",
-         "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
-
-
-def _unescape_ansi(s: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ANSI.get(m.group(1), "\\" + m.group(1)), s, flags=re.S)
 
 
 def _product(lists: list[list[list]], cap: int = _MAX_ALTS) -> tuple[list[list], bool]:
@@ -1324,7 +1285,7 @@ class _Analyzer:
         t = node.type
         if t == "word":
             raw = self.text(node)
-            text, glob = _unescape_unquoted(raw)
+            text, glob = unescape_unquoted(raw)
             if text.startswith("~"):
                 return self._tilde(text, glob, raw)
             return [[(text, False, glob, raw)]]
@@ -1337,7 +1298,7 @@ class _Analyzer:
             return [[(raw[1:-1], False, False, raw)]]
         if t == "ansi_c_string":
             raw = self.text(node)
-            return [[(_unescape_ansi(raw[2:-1]), False, False, raw)]]
+            return [[(unescape_ansi(raw[2:-1]), False, False, raw)]]
         if t in ("string", "translated_string"):
             return self._expand_string(node)
         if t == "concatenation":
@@ -1387,16 +1348,16 @@ class _Analyzer:
         for c in kids:
             if c.start_byte > pos:
                 gap = self.src[pos:c.start_byte].decode("utf-8", "surrogateescape")
-                lists.append([[(_unescape_dquoted(gap), False, False, gap)]])
+                lists.append([[(unescape_dquoted(gap), False, False, gap)]])
             if c.type == "string_content":
                 s = self.text(c)
-                lists.append([[(_unescape_dquoted(s), False, False, s)]])
+                lists.append([[(unescape_dquoted(s), False, False, s)]])
             else:
                 lists.append(self._expand(c, True))
             pos = c.end_byte
         if end > pos:
             gap = self.src[pos:end].decode("utf-8", "surrogateescape")
-            lists.append([[(_unescape_dquoted(gap), False, False, gap)]])
+            lists.append([[(unescape_dquoted(gap), False, False, gap)]])
         return _product_or_dynamic(lists, False, raw)
 
     def _is_all_elements(self, node: Node) -> bool:
@@ -1603,7 +1564,7 @@ class _Analyzer:
             parts = [c for c in operand_nodes if c.is_named]
             pat = self._static_text(parts[:1]) if parts else None
             rep = self._static_text(parts[1:]) if len(parts) > 1 else ""
-            if pat is None or rep is None or _has_glob(pat) or op in ("/#", "/%"):
+            if pat is None or rep is None or has_glob(pat) or op in ("/#", "/%"):
                 return [[(None, not dq, False, raw)]]
             out = _OSet()
             for v in values:
@@ -1668,7 +1629,7 @@ class _Analyzer:
                 lists.append([[(gap, not dq, False, gap)]])
             if c.type == "word":
                 raw = self.text(c)
-                text, glob = _unescape_unquoted(raw)
+                text, glob = unescape_unquoted(raw)
                 lists.append([[(text, not dq, glob and not dq, raw)]])
             else:
                 lists.append(self._expand(c, dq))
@@ -1826,7 +1787,7 @@ def _split(alt: _Alt, src: str, line: int, col: int) -> list[_Field]:
                     cur.append(piece)
                     pieces.append((piece, piece))
                     started = True
-                    glob = glob or _has_glob(piece)
+                    glob = glob or has_glob(piece)
         else:
             cur.append(text)
             pieces.append((text, raw))
