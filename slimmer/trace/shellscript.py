@@ -19,8 +19,6 @@ functions never called.
 from __future__ import annotations
 
 import fnmatch
-import itertools
-import os
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
@@ -30,6 +28,22 @@ from tree_sitter import Node
 from .shell.builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 from .shell.parse import heredoc_backquotes, parse, split_glued_lines
 from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
+from .shell.values import (
+    ASSIGNMENT,
+    MAX_VALUES,
+    UNSET,
+    VARIABLE_NAME,
+    GlobStr,
+    OSet,
+    Partial,
+    Positionals,
+    State,
+    Unset,
+    Value,
+    append_value,
+    merge,
+    uniq,
+)
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
@@ -98,8 +112,8 @@ def analyze_shell(
     if canon is None:
         out.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
         canon = "bash"
-    pos: tuple[_Pos, ...] = (None,) if argv is None else (tuple(argv),)
-    state = _State(dict(env), {}, pos)
+    pos: tuple[Positionals, ...] = (None,) if argv is None else (tuple(argv),)
+    state = State(dict(env), {}, pos)
     an = _Analyzer(out, canon, state, set(functions), 0, 0)
     try:
         an.run_text(text)
@@ -126,50 +140,15 @@ def analyze_shell(
 # Internals
 
 _MAX_ALTS = 32  # possible values kept per word / command line
-_MAX_VALUES = 16  # possible values kept per variable
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
 _MAX_CALLS = 8  # distinct argument lists a function body is analysed with
 
-
-class _Unset:
-    """Marker for a variable that is neither in env nor assigned."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-_UNSET = _Unset()
-
-
-class _GlobStr(str):
-    """A value that came from an unquoted glob (`for f in *.sh`): still a pattern for the tracer."""
-
-    __slots__ = ()
-@dataclass(frozen=True)
-class _Partial:
-    """A value with known and unknown parts, e.g. `"test $? -eq 0"`.
-
-    Keeping the known text lets `$grep_cmd args` still name `test` when only an
-    argument is dynamic.  segs: (text or None, glob, source text) in order.
-    """
-
-    segs: tuple[tuple[str | None, bool, str], ...]
-
-
-# A variable's possible value: a string, None (unknown), _UNSET, a _Partial, or
-# a tuple for an array (elements may be None).
-_Value = str | None | _Unset | _Partial | tuple
-_Pos = tuple | None  # ($0, $1, ...) or None when unknown
 
 # A segment of an expanded word: (text or None if dynamic, split by IFS,
 # unquoted glob chars, source text).  None as a segment separates fields ("$@").
 _Seg = tuple
 _Alt = list  # list[_Seg | None]
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=(.*)\Z", re.S)
 _IFS = re.compile(r"[ \t\n]+")
 _RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
 _PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")
@@ -217,82 +196,6 @@ class _Output:
         if (line, message) not in self._seen_w:
             self._seen_w.add((line, message))
             self.warnings.append(ShellWarning(line, message))
-
-
-class _State:
-    """Variables and positional parameters as sets of possible values."""
-
-    __slots__ = ("env", "vars", "pos")
-
-    def __init__(self, env: dict[str, str], vars: dict[str, tuple], pos: tuple) -> None:
-        self.env = env
-        self.vars = vars
-        self.pos = pos
-
-    def copy(self) -> _State:
-        return _State(self.env, dict(self.vars), self.pos)
-
-    def get(self, name: str) -> tuple:
-        v = self.vars.get(name)
-        if v is not None:
-            return v
-        if name in self.env:
-            return (self.env[name],)
-        return (_UNSET,)
-
-    def set(self, name: str, values: Iterable[_Value]) -> None:
-        vals = _uniq(values)
-        if len(vals) > _MAX_VALUES:
-            # keep what all values start with: a command name usually
-            prefix = os.path.commonprefix([_known_prefix(v) for v in vals])
-            if prefix:
-                vals = (_Partial(((prefix, False, prefix), (None, False, "$" + name))),)
-            else:
-                vals = (None,)
-        self.vars[name] = vals
-
-
-class _OSet(dict):
-    """A set that iterates in insertion order, so results do not depend on hashing."""
-
-    def __init__(self, values: Iterable = ()) -> None:
-        super().__init__((v, None) for v in values)
-
-    def add(self, v: object) -> None:
-        self[v] = None
-
-    def update(self, values: Iterable) -> None:  # type: ignore[override]
-        for v in values:
-            self[v] = None
-
-
-def _uniq(values: Iterable) -> tuple:
-    """Distinct values in first-seen order: results must not depend on hashing."""
-    return tuple(dict.fromkeys(values))
-
-
-def _merge(states: list[_State]) -> _State:
-    """Join the states of alternative paths: every value any path may leave."""
-    first = states[0]
-    if len(states) == 1:
-        return first
-    out = first.copy()
-    base = first.vars.items()
-    names: set[str] = set()
-    for s in states[1:]:
-        # branches start as copies of one state: only the differences matter
-        names.update(n for n, _ in base ^ s.vars.items())
-    for name in names:
-        vals = [s.get(name) for s in states]
-        if all(v is vals[0] for v in vals):
-            out.vars[name] = vals[0]
-        else:
-            out.set(name, itertools.chain(*vals))
-    pos = _uniq(itertools.chain(*(s.pos for s in states)))
-    if len(pos) > _MAX_VALUES:
-        pos = (None,)
-    out.pos = pos
-    return out
 
 
 class _Field:
@@ -368,7 +271,7 @@ class _Analyzer:
         self,
         out: _Output,
         shell: str,
-        state: _State,
+        state: State,
         extra_functions: set[str],
         line_offset: int,
         depth: int,
@@ -523,7 +426,7 @@ class _Analyzer:
             self.state = pre.copy()
             body()
             outs.append(self.state)
-        self.state = _merge(outs) if outs else pre
+        self.state = merge(outs) if outs else pre
 
     def _list(self, node: Node) -> None:
         # a && b || c: flatten the left-nested chain; each right side may not run
@@ -612,12 +515,12 @@ class _Analyzer:
         name_node = node.child_by_field_name("name")
         value_node = node.child_by_field_name("value")
         append = any(c.type == "+=" for c in node.children)
-        values: _OSet = _OSet()
+        values: OSet = OSet()
         if value_node is None:
             values.add("")
         elif value_node.type == "array":
             lists = [self._fields(c) for c in value_node.named_children]
-            combos, _ = _product(lists, _MAX_VALUES)
+            combos, _ = _product(lists, MAX_VALUES)
             for combo in combos:
                 values.add(tuple(f.text for f in combo))
         else:
@@ -634,10 +537,10 @@ class _Analyzer:
         name = self.text(name_node)
         if append:
             old = self.state.get(name)
-            new: _OSet = _OSet()
+            new: OSet = OSet()
             for o in old:
                 for v in values:
-                    new.add(_append(o, v))
+                    new.add(append_value(o, v))
             values = new
         self.state.set(name, values)
 
@@ -656,8 +559,8 @@ class _Analyzer:
                 funcs = True
             elif t.startswith("-"):
                 continue
-            elif not funcs and _IDENT.match(t):
-                self.state.set(t, {_UNSET})
+            elif not funcs and VARIABLE_NAME.match(t):
+                self.state.set(t, {UNSET})
 
     def _function_def(self, node: Node) -> None:
         # bodies run where the function is called (see _call); redirects here
@@ -670,11 +573,11 @@ class _Analyzer:
         if name in funcs.active:
             return
         if args is None:
-            pos: _Pos = None
+            pos: Positionals = None
         else:
             dollar0 = {p[0] if p else None for p in self.state.pos if p is not None}
             zero = dollar0.pop() if len(dollar0) == 1 else None
-            pos = (zero, *(_GlobStr(f.text) if f.glob and f.text is not None else f.text
+            pos = (zero, *(GlobStr(f.text) if f.glob and f.text is not None else f.text
                            for f in args))
         seen = funcs.calls.setdefault(name, set())
         if pos in seen or len(seen) >= _MAX_CALLS:
@@ -723,7 +626,7 @@ class _Analyzer:
         for c in cond:
             self._stmt(c)
         pre = self.state
-        outs: list[_State] = []
+        outs: list[State] = []
         self.state = pre.copy()
         for c in body:
             self._stmt(c)
@@ -757,7 +660,7 @@ class _Analyzer:
             self.state = after_cond
         if not has_else:
             outs.append(self.state)
-        self.state = _merge(outs)
+        self.state = merge(outs)
 
     def _case(self, node: Node) -> None:
         value = node.child_by_field_name("value")
@@ -784,28 +687,28 @@ class _Analyzer:
 
     def _for(self, node: Node) -> None:
         var = node.child_by_field_name("variable")
-        values: _OSet = _OSet()
+        values: OSet = OSet()
         has_in = any(c.type == "in" for c in node.children)
         if has_in:
             for i, c in enumerate(node.children):
                 if node.field_name_for_child(i) == "value":
                     for alt in self._fields(c):
                         for f in alt:
-                            values.add(_GlobStr(f.text) if f.glob and f.text is not None else f.text)
+                            values.add(GlobStr(f.text) if f.glob and f.text is not None else f.text)
         else:
             values.update(self._positional_values())
         body = node.child_by_field_name("body")
 
         def run() -> None:
             if var is not None:
-                self.state.set(self.text(var), values or {_UNSET})
+                self.state.set(self.text(var), values or {UNSET})
             if body is not None:
                 self._stmt(body)
 
         self._branches([run], True)
 
-    def _positional_values(self) -> _OSet:
-        vals: _OSet = _OSet()
+    def _positional_values(self) -> OSet:
+        vals: OSet = OSet()
         for p in self.state.pos:
             if p is None:
                 vals.add(None)
@@ -974,18 +877,18 @@ class _Analyzer:
             elif args:
                 self.state.pos = (None,)
                 return
-            self.state.pos = _uniq(None if p is None else (p[:1] + p[1 + n:]) for p in self.state.pos)
+            self.state.pos = uniq(None if p is None else (p[:1] + p[1 + n:]) for p in self.state.pos)
         elif name in ("read", "getopts", "mapfile", "readarray", "printf"):
             self._builtin_sets_vars(name, args)
         elif name in ("local", "export", "declare", "typeset", "readonly"):
             for a in args:
-                m = _ASSIGN.match(a.text) if a.text is not None else None
+                m = ASSIGNMENT.match(a.text) if a.text is not None else None
                 if m:
                     self.state.set(m.group(1), {m.group(3)})
         elif name == "unset":
             for a in args:
-                if a.text is not None and _IDENT.match(a.text):
-                    self.state.set(a.text, {_UNSET})
+                if a.text is not None and VARIABLE_NAME.match(a.text):
+                    self.state.set(a.text, {UNSET})
 
     def _builtin_sets_vars(self, name: str, args: list[_Field]) -> None:
         """read/getopts/mapfile/printf -v leave run-time values in their variables."""
@@ -1015,7 +918,7 @@ class _Analyzer:
             if not names:
                 names.append("MAPFILE")
         for n in names:
-            if _IDENT.match(n):
+            if VARIABLE_NAME.match(n):
                 self.state.set(n, {None})
 
     def _set(self, args: list[_Field]) -> None:
@@ -1037,8 +940,8 @@ class _Analyzer:
             break
         if not new_pos:
             return
-        rest = tuple(_GlobStr(a.text) if a.glob and a.text is not None else a.text for a in args[i:])
-        self.state.pos = _uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
+        rest = tuple(GlobStr(a.text) if a.glob and a.text is not None else a.text for a in args[i:])
+        self.state.pos = uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
                                for p in self.state.pos)
 
     def _trap(self, args: list[_Field]) -> None:
@@ -1103,7 +1006,7 @@ class _Analyzer:
             sub.run_text(text)
             self.state = sub.state
         else:
-            st = _State(self.state.env, dict(self.state.vars), pos or (None,))
+            st = State(self.state.env, dict(self.state.vars), pos or (None,))
             sub = _Analyzer(self.out, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
@@ -1174,7 +1077,7 @@ class _Analyzer:
                 else:
                     i += 1
                 continue
-            if spec.assignments and _ASSIGN.match(t):
+            if spec.assignments and ASSIGNMENT.match(t):
                 i += 1
                 continue
             if positional:
@@ -1373,19 +1276,19 @@ class _Analyzer:
         """Possible values of $name; positional parameters come from argv."""
         if name.isdigit():
             k = int(name)
-            vals: _OSet = _OSet()
+            vals: OSet = OSet()
             for p in self.state.pos:
                 if p is None:
                     vals.add(None)
                 elif k < len(p):
                     vals.add(p[k])
                 else:
-                    vals.add(_UNSET)
-            return _uniq(vals)
+                    vals.add(UNSET)
+            return uniq(vals)
         if name in ("@", "*"):
-            return _uniq(None if p is None else tuple(p[1:]) for p in self.state.pos)
+            return uniq(None if p is None else tuple(p[1:]) for p in self.state.pos)
         if name == "#":
-            return _uniq(None if p is None else str(len(p) - 1) for p in self.state.pos)
+            return uniq(None if p is None else str(len(p) - 1) for p in self.state.pos)
         if name in ("?", "$", "!", "-", "_"):
             return (None,)
         if name == "BASH_SOURCE" and name not in self.state.vars:
@@ -1395,12 +1298,12 @@ class _Analyzer:
     def _simple_expansion(self, node: Node, dq: bool) -> list[_Alt]:
         raw = self.text(node)
         name = raw[1:]
-        if not (_IDENT.match(name) or name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")):
+        if not (VARIABLE_NAME.match(name) or name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")):
             return [[(raw, False, False, raw)]]
         return self._values_to_alts(self._var_values(name), dq, raw, all_elements=name == "@",
-                                    star=name == "*", unset_dynamic=bool(_IDENT.match(name)))
+                                    star=name == "*", unset_dynamic=bool(VARIABLE_NAME.match(name)))
 
-    def _values_to_alts(self, values: Iterable[_Value], dq: bool, raw: str,
+    def _values_to_alts(self, values: Iterable[Value], dq: bool, raw: str,
                         all_elements: bool = False, star: bool = False,
                         unset_dynamic: bool = False) -> list[_Alt]:
         """Segments for a variable's possible values.
@@ -1411,11 +1314,11 @@ class _Analyzer:
         alts: list[_Alt] = []
         split = not dq
         for v in values:
-            if v is None or (unset_dynamic and isinstance(v, _Unset)):
+            if v is None or (unset_dynamic and isinstance(v, Unset)):
                 alts.append([(None, split, False, raw)])
-            elif isinstance(v, _Unset):
+            elif isinstance(v, Unset):
                 alts.append([])
-            elif isinstance(v, _Partial):
+            elif isinstance(v, Partial):
                 alts.append([(t, split, g, r if t is None else raw) for t, g, r in v.segs])
             elif isinstance(v, tuple):
                 if all_elements:
@@ -1434,7 +1337,7 @@ class _Analyzer:
                     first = v[0] if v else ""
                     alts.append([(first, split, False, raw)] if first != "" or dq else [])
             else:
-                alts.append([(v, split, isinstance(v, _GlobStr), raw)] if v != "" or dq else [])
+                alts.append([(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
         return alts or [[(None, split, False, raw)]]
 
     def _expansion(self, node: Node, dq: bool) -> list[_Alt]:
@@ -1472,9 +1375,9 @@ class _Analyzer:
             if itext in ("@", "*"):
                 all_elements = itext == "@"
                 star = itext == "*"
-                values: _OSet = _OSet()
+                values: OSet = OSet()
                 for v in base:
-                    if isinstance(v, _Unset):
+                    if isinstance(v, Unset):
                         values.add(None)  # an array nobody set: the runtime may
                     elif isinstance(v, tuple) or v is None:
                         values.add(v)
@@ -1482,31 +1385,31 @@ class _Analyzer:
                         values.add((v if isinstance(v, str) else None,))
             elif itext.isdigit():
                 k = int(itext)
-                values = _OSet()
+                values = OSet()
                 for v in base:
                     if isinstance(v, tuple):
-                        values.add(v[k] if k < len(v) else _UNSET)
+                        values.add(v[k] if k < len(v) else UNSET)
                     else:
-                        values.add(v if k == 0 else _UNSET)
+                        values.add(v if k == 0 else UNSET)
             else:
                 if index is not None:
                     self._expand(index, True)
-                values = _OSet((None,))
+                values = OSet((None,))
         else:
             vname = self.text(name_node)
-            values = _OSet(self._var_values(vname))
+            values = OSet(self._var_values(vname))
             all_elements = vname == "@"
             star = vname == "*"
-            unset_dynamic = bool(_IDENT.match(vname))
-        gone: _Value = None if unset_dynamic else ""  # what ops make of an unset variable
+            unset_dynamic = bool(VARIABLE_NAME.match(vname))
+        gone: Value = None if unset_dynamic else ""  # what ops make of an unset variable
         if prefix == "#":
             lengths = {str(len(v)) if isinstance(v, str) else None for v in values}
             return self._values_to_alts(lengths, dq, raw)
         if prefix == "!":
             if op is None and name_node.type == "variable_name":
-                target: _OSet = _OSet()
+                target: OSet = OSet()
                 for v in values:
-                    if isinstance(v, str) and _IDENT.match(v):
+                    if isinstance(v, str) and VARIABLE_NAME.match(v):
                         target.update(self.state.get(v))
                     else:
                         target.add(None)
@@ -1519,11 +1422,11 @@ class _Analyzer:
             operand = self._operand(operand_nodes, dq, node)
             colon = op.startswith(":")
 
-            def empty(v: _Value) -> bool:
-                return isinstance(v, _Unset) or (colon and (v == "" or v == ()))
+            def empty(v: Value) -> bool:
+                return isinstance(v, Unset) or (colon and (v == "" or v == ()))
 
             result: list[_Alt] = []
-            keep: _OSet = _OSet()
+            keep: OSet = OSet()
             use_operand = False
             for v in values:
                 if op.endswith("+"):
@@ -1531,7 +1434,7 @@ class _Analyzer:
                         keep.add(None)
                         use_operand = True
                     elif empty(v):
-                        keep.add(_UNSET)
+                        keep.add(UNSET)
                     else:
                         use_operand = True
                 elif empty(v):
@@ -1553,12 +1456,12 @@ class _Analyzer:
             pattern = self._static_text(operand_nodes)
             if pattern is None:
                 return [[(None, not dq, False, raw)]]
-            out: _OSet = _OSet()
+            out: OSet = OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(_shell_pattern_strip(v, pattern, op))
                 else:
-                    out.add(gone if isinstance(v, _Unset) else None)
+                    out.add(gone if isinstance(v, Unset) else None)
             return self._values_to_alts(out, dq, raw)
         if op in ("/", "//", "/#", "/%"):
             parts = [c for c in operand_nodes if c.is_named]
@@ -1566,12 +1469,12 @@ class _Analyzer:
             rep = self._static_text(parts[1:]) if len(parts) > 1 else ""
             if pat is None or rep is None or has_glob(pat) or op in ("/#", "/%"):
                 return [[(None, not dq, False, raw)]]
-            out = _OSet()
+            out = OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(v.replace(pat, rep) if op == "//" else v.replace(pat, rep, 1))
                 else:
-                    out.add(gone if isinstance(v, _Unset) else None)
+                    out.add(gone if isinstance(v, Unset) else None)
             return self._values_to_alts(out, dq, raw)
         if op == ":":
             nums = [self._static_text([c]) for c in operand_nodes if c.is_named]
@@ -1586,15 +1489,15 @@ class _Analyzer:
                     if c.is_named:
                         self._expand(c, True)
                 return [[(None, not dq, False, raw)]]
-            out = _OSet()
+            out = OSet()
             for v in values:
                 if isinstance(v, str):
                     out.add(v[off:] if ln is None else v[off:off + ln])
                 else:
-                    out.add(gone if isinstance(v, _Unset) else None)
+                    out.add(gone if isinstance(v, Unset) else None)
             return self._values_to_alts(out, dq, raw)
         if op in ("^^", ",,", "^", ","):
-            out = _OSet()
+            out = OSet()
             for v in values:
                 if isinstance(v, str):
                     if op == "^^":
@@ -1606,7 +1509,7 @@ class _Analyzer:
                     else:
                         out.add(v[:1].lower() + v[1:])
                 else:
-                    out.add(gone if isinstance(v, _Unset) else None)
+                    out.add(gone if isinstance(v, Unset) else None)
             return self._values_to_alts(out, dq, raw)
         for c in operand_nodes:
             if c.is_named:
@@ -1698,25 +1601,12 @@ def _collapse(alts: list[list[_Field]], src: str, line: int) -> list[list[_Field
     return [[_Field(None, ((None, src),), False, src, line)]]
 
 
-def _known_prefix(v: _Value) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, _Partial):
-        out = []
-        for t, _, _ in v.segs:
-            if t is None:
-                break
-            out.append(t)
-        return "".join(out)
-    return ""
-
-
-def _join_value(alt: _Alt) -> _Value:
+def _join_value(alt: _Alt) -> Value:
     """A segment list as the value an assignment stores (no splitting)."""
     if all(s is None or s[0] is not None for s in alt):
         return _join(alt)
     segs = tuple((" ", False, " ") if s is None else (s[0], s[2], s[3]) for s in alt)
-    return _Partial(segs)
+    return Partial(segs)
 
 
 def _join(alt: _Alt) -> str | None:
@@ -1730,27 +1620,6 @@ def _join(alt: _Alt) -> str | None:
         else:
             parts.append(s[0])
     return "".join(parts)
-
-
-def _append(old: _Value, new: _Value) -> _Value:
-    """X+=value."""
-    if old is None or new is None:
-        return None
-    if isinstance(old, _Unset):
-        return new
-    if isinstance(new, tuple):
-        if isinstance(old, _Partial):
-            return None
-        return (old if isinstance(old, tuple) else (old,)) + new
-    if isinstance(old, tuple):
-        return None
-    if isinstance(new, _Unset):
-        return old
-    if isinstance(old, _Partial) or isinstance(new, _Partial):
-        segs_old = old.segs if isinstance(old, _Partial) else ((old, False, old),)
-        segs_new = new.segs if isinstance(new, _Partial) else ((new, False, new),)
-        return _Partial(segs_old + segs_new)
-    return old + new
 
 
 def _split(alt: _Alt, src: str, line: int, col: int) -> list[_Field]:
