@@ -26,6 +26,17 @@ from typing import Callable, Iterable, Mapping, Sequence
 from tree_sitter import Node
 
 from .shell.builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
+from .shell.fields import (
+    MAX_ALTS,
+    Alt,
+    Field,
+    collapse,
+    join_text,
+    join_value,
+    product,
+    product_or_dynamic,
+    split_fields,
+)
 from .shell.parse import heredoc_backquotes, parse, split_glued_lines
 from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
 from .shell.values import (
@@ -139,17 +150,10 @@ def analyze_shell(
 # ---------------------------------------------------------------------------
 # Internals
 
-_MAX_ALTS = 32  # possible values kept per word / command line
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
 _MAX_CALLS = 8  # distinct argument lists a function body is analysed with
 
 
-# A segment of an expanded word: (text or None if dynamic, split by IFS,
-# unquoted glob chars, source text).  None as a segment separates fields ("$@").
-_Seg = tuple
-_Alt = list  # list[_Seg | None]
-
-_IFS = re.compile(r"[ \t\n]+")
 _RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
 _PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")
 _LOOKUP_SUBST = re.compile(
@@ -196,46 +200,6 @@ class _Output:
         if (line, message) not in self._seen_w:
             self._seen_w.add((line, message))
             self.warnings.append(ShellWarning(line, message))
-
-
-class _Field:
-    """One argument after expansion and word splitting."""
-
-    __slots__ = ("text", "pieces", "glob", "src", "line", "col")
-
-    def __init__(self, text: str | None, pieces: tuple[tuple[str | None, str], ...], glob: bool,
-                 src: str, line: int, col: int = 0) -> None:
-        self.text = text  # None when any part is dynamic
-        self.pieces = pieces  # (text or None if dynamic, source text) in order
-        self.glob = glob
-        self.src = src
-        self.line = line
-        self.col = col
-
-    @staticmethod
-    def static(text: str, line: int, src: str | None = None, col: int = 0) -> _Field:
-        return _Field(text, ((text, text),), False, text if src is None else src, line, col)
-
-    def __repr__(self) -> str:
-        return f"_Field({self.text!r})"
-
-
-def _product(lists: list[list[list]], cap: int = _MAX_ALTS) -> tuple[list[list], bool]:
-    """All combinations of alternatives, at most `cap`; says whether some were cut."""
-    res: list[list] = [[]]
-    cut = False
-    for alts in lists:
-        if len(alts) == 1:
-            only = alts[0]
-            for r in res:
-                r.extend(only)
-        else:
-            new = [r + a for r in res for a in alts]
-            if len(new) > cap:
-                new = new[:cap]
-                cut = True
-            res = new
-    return res, cut
 
 
 def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
@@ -384,7 +348,7 @@ class _Analyzer:
         row, col = node.start_point
         return col + self.col_offset if row == 0 else col
 
-    def record(self, f: _Field, how: str, name: str | None = None) -> None:
+    def record(self, f: Field, how: str, name: str | None = None) -> None:
         self.out.record(f.text if name is None else name, f.line, how, f.glob, f.col)  # type: ignore[arg-type]
 
     # -- statements --------------------------------------------------------
@@ -505,7 +469,7 @@ class _Analyzer:
             col = at - (self.src.rfind(b"\n", 0, at) + 1)
             saved = self.state
             self.state = saved.copy()
-            self._string(_Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
+            self._string(Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
             self.state = saved
 
     def _assign_stmt(self, node: Node) -> None:
@@ -520,12 +484,12 @@ class _Analyzer:
             values.add("")
         elif value_node.type == "array":
             lists = [self._fields(c) for c in value_node.named_children]
-            combos, _ = _product(lists, MAX_VALUES)
+            combos = product(lists, MAX_VALUES)
             for combo in combos:
                 values.add(tuple(f.text for f in combo))
         else:
             for alt in self._expand(value_node, True):
-                values.add(_join_value(alt))
+                values.add(join_value(alt))
         if not apply or name_node is None:
             return
         if name_node.type != "variable_name":
@@ -567,7 +531,7 @@ class _Analyzer:
         # apply at call time and hold no commands worth a separate walk
         pass
 
-    def _call(self, name: str, args: list[_Field] | None) -> None:
+    def _call(self, name: str, args: list[Field] | None) -> None:
         """Analyse a function's body with its arguments as $1..."""
         funcs = self.funcs
         if name in funcs.active:
@@ -766,18 +730,18 @@ class _Analyzer:
         for alts in lists:
             total *= len(alts)
         k = len(lists) - 1
-        while total > _MAX_ALTS and k >= 0:
+        while total > MAX_ALTS and k >= 0:
             # too many combinations: give up on the values of the last words
             # first (they are arguments more often than command names)
             if len(lists[k]) > 1:
                 total //= len(lists[k])
-                lists[k] = _collapse(lists[k], self.text(words[k]), self.line(words[k]))
+                lists[k] = collapse(lists[k], self.text(words[k]), self.line(words[k]))
             k -= 1
-        combos, _ = _product(lists)
+        combos = product(lists)
         for argv in combos:
             self._run(argv, "run")
 
-    def _run(self, argv: list[_Field], how: str, external_only: bool = False,
+    def _run(self, argv: list[Field], how: str, external_only: bool = False,
              bypass_functions: bool = False) -> None:
         """Handle one command line after expansion: record it or look inside it."""
         if not argv:
@@ -816,7 +780,7 @@ class _Analyzer:
         self.record(f, how)
         self._external(name.rsplit("/", 1)[-1], rest, f)
 
-    def _builtin(self, name: str, args: list[_Field], line: int, how: str) -> None:
+    def _builtin(self, name: str, args: list[Field], line: int, how: str) -> None:
         if name in (".", "source"):
             if args and args[0].text == "--":
                 args = args[1:]
@@ -890,7 +854,7 @@ class _Analyzer:
                 if a.text is not None and VARIABLE_NAME.match(a.text):
                     self.state.set(a.text, {UNSET})
 
-    def _builtin_sets_vars(self, name: str, args: list[_Field]) -> None:
+    def _builtin_sets_vars(self, name: str, args: list[Field]) -> None:
         """read/getopts/mapfile/printf -v leave run-time values in their variables."""
         names: list[str] = []
         if name == "printf":
@@ -921,7 +885,7 @@ class _Analyzer:
             if VARIABLE_NAME.match(n):
                 self.state.set(n, {None})
 
-    def _set(self, args: list[_Field]) -> None:
+    def _set(self, args: list[Field]) -> None:
         i = 0
         new_pos = False
         while i < len(args):
@@ -944,7 +908,7 @@ class _Analyzer:
         self.state.pos = uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
                                for p in self.state.pos)
 
-    def _trap(self, args: list[_Field]) -> None:
+    def _trap(self, args: list[Field]) -> None:
         if args and args[0].text == "--":
             args = args[1:]
         if len(args) < 2:
@@ -954,7 +918,7 @@ class _Analyzer:
             return
         self._string(a, self.shell, same_state=True, what=None)
 
-    def _eval(self, args: list[_Field], line: int) -> None:
+    def _eval(self, args: list[Field], line: int) -> None:
         if not args:
             return
         static = all(a.text is not None for a in args)
@@ -969,10 +933,10 @@ class _Analyzer:
             if not srcs or srcs[-1] != a.src:  # one word split in many fields
                 srcs.append(a.src)
         src = " ".join(srcs)
-        joined = _Field(text, tuple(pieces), False, src, args[0].line, args[0].col)
+        joined = Field(text, tuple(pieces), False, src, args[0].line, args[0].col)
         self._string(joined, self.shell, same_state=True, what="eval")
 
-    def _lookup(self, a: _Field, via: str) -> None:
+    def _lookup(self, a: Field, via: str) -> None:
         if a.text is None:
             self.out.warn(a.line, f"name looked up with {via} built at run time: {a.src}")
             return
@@ -984,7 +948,7 @@ class _Analyzer:
             return
         self.record(a, "lookup")
 
-    def _string(self, a: _Field, shell: str, same_state: bool, what: str | None,
+    def _string(self, a: Field, shell: str, same_state: bool, what: str | None,
                 pos: tuple | None = None) -> None:
         """Analyse shell code held in a string (eval, sh -c, trap, su -c)."""
         if self.depth >= _MAX_DEPTH:
@@ -1014,7 +978,7 @@ class _Analyzer:
 
     # -- external programs that run other programs -------------------------
 
-    def _external(self, base: str, args: list[_Field], prog: _Field) -> None:
+    def _external(self, base: str, args: list[Field], prog: Field) -> None:
         line = prog.line
         if base in SHELLS:
             self._shell_program(base, args, line)
@@ -1034,7 +998,7 @@ class _Analyzer:
             if spec is not None:
                 self._wrapper(base, spec, args, prog)
 
-    def _wrapper(self, base: str, spec: Wrapper, args: list[_Field], prog: _Field) -> None:
+    def _wrapper(self, base: str, spec: Wrapper, args: list[Field], prog: Field) -> None:
         if spec.c_opts:
             for i, a in enumerate(args):
                 t = a.text or ""
@@ -1043,7 +1007,7 @@ class _Analyzer:
                                  same_state=False, what=f"{base} -c")
                     return
                 if t.startswith("--") and t.split("=", 1)[0] in spec.c_opts and "=" in t:
-                    f = _Field.static(t.split("=", 1)[1], a.line, a.src, a.col)
+                    f = Field.static(t.split("=", 1)[1], a.line, a.src, a.col)
                     self._string(f, "dash", same_state=False, what=f"{base} -c")
                     return
         i = 0
@@ -1089,10 +1053,10 @@ class _Analyzer:
             return
         inner = args[i:]
         if not inner and spec.default:
-            inner = [_Field.static(d, prog.line, col=prog.col) for d in spec.default]
+            inner = [Field.static(d, prog.line, col=prog.col) for d in spec.default]
         self._run(inner, "run", external_only=True)
 
-    def _shell_program(self, base: str, args: list[_Field], line: int) -> None:
+    def _shell_program(self, base: str, args: list[Field], line: int) -> None:
         """sh -c 'code' / bash script.sh / sh <<EOF."""
         if base == "busybox" or (base in ("sh", "ash") and self.shell == "busybox"):
             inner_shell = "busybox"
@@ -1139,12 +1103,12 @@ class _Analyzer:
             text, hline, static = self.stdin_script
             if not static:
                 self.out.warn(hline, f"here-document run by {base} has expansions; analysed as written")
-            f = _Field.static(text, hline, text[:40])
+            f = Field.static(text, hline, text[:40])
             self._string(f, inner_shell, same_state=False, what=None)
         else:
             self.out.warn(line, f"{base} reads its commands from standard input; not analysed")
 
-    def _find(self, args: list[_Field]) -> None:
+    def _find(self, args: list[Field]) -> None:
         i = 0
         while i < len(args):
             if args[i].text in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -1155,7 +1119,7 @@ class _Analyzer:
                 i = j
             i += 1
 
-    def _start_stop_daemon(self, args: list[_Field]) -> None:
+    def _start_stop_daemon(self, args: list[Field]) -> None:
         if not any(a.text in ("--start", "-S") for a in args):
             return
         for i, a in enumerate(args):
@@ -1164,26 +1128,26 @@ class _Analyzer:
                 self._run([args[i + 1]], "run", external_only=True)
             elif t.startswith(("--exec=", "--startas=")):
                 v = t.split("=", 1)[1]
-                self._run([_Field.static(v, a.line, a.src, a.col)], "run", external_only=True)
+                self._run([Field.static(v, a.line, a.src, a.col)], "run", external_only=True)
 
     # -- words -------------------------------------------------------------
 
-    def _fields(self, node: Node) -> list[list[_Field]]:
+    def _fields(self, node: Node) -> list[list[Field]]:
         """Possible field lists a word expands to (after splitting)."""
         src = self.text(node)
         line = self.line(node)
         col = self.col(node)
-        res: list[list[_Field]] = []
+        res: list[list[Field]] = []
         seen: set[tuple] = set()
         for alt in self._expand(node, False):
-            fields = _split(alt, src, line, col)
+            fields = split_fields(alt, src, line, col)
             key = tuple((f.text, f.pieces) for f in fields)
             if key not in seen:
                 seen.add(key)
                 res.append(fields)
         return res
 
-    def _expand(self, node: Node, dq: bool) -> list[_Alt]:
+    def _expand(self, node: Node, dq: bool) -> list[Alt]:
         """Possible segment lists for a word; runs substitutions it meets."""
         t = node.type
         if t == "word":
@@ -1206,7 +1170,7 @@ class _Analyzer:
             return self._expand_string(node)
         if t == "concatenation":
             lists = [self._expand(c, dq) for c in node.named_children]
-            return _product_or_dynamic(lists, not dq, self.text(node))
+            return product_or_dynamic(lists, not dq, self.text(node))
         if t == "simple_expansion":
             return self._simple_expansion(node, dq)
         if t == "expansion":
@@ -1227,7 +1191,7 @@ class _Analyzer:
         raw = self.text(node)
         return [[(raw, False, False, raw)]]
 
-    def _tilde(self, text: str, glob: bool, raw: str) -> list[_Alt]:
+    def _tilde(self, text: str, glob: bool, raw: str) -> list[Alt]:
         user, sep, rest = text[1:].partition("/")
         if user:
             return [[(None, False, False, raw)]]
@@ -1240,11 +1204,11 @@ class _Analyzer:
                 alts.append([(h + sep + rest, False, glob, raw)])
         return alts
 
-    def _expand_string(self, node: Node) -> list[_Alt]:
+    def _expand_string(self, node: Node) -> list[Alt]:
         raw = self.text(node)
         kids = node.named_children
         only_at = len(kids) == 1 and self._is_all_elements(kids[0])
-        lists: list[list[_Alt]] = [] if only_at else [[[("", False, False, raw)]]]
+        lists: list[list[Alt]] = [] if only_at else [[[("", False, False, raw)]]]
         start = node.start_byte + (2 if raw.startswith('$"') else 1)
         end = node.end_byte - 1
         pos = start
@@ -1261,7 +1225,7 @@ class _Analyzer:
         if end > pos:
             gap = self.src[pos:end].decode("utf-8", "surrogateescape")
             lists.append([[(unescape_dquoted(gap), False, False, gap)]])
-        return _product_or_dynamic(lists, False, raw)
+        return product_or_dynamic(lists, False, raw)
 
     def _is_all_elements(self, node: Node) -> bool:
         """"$@" / "${a[@]}": quoted, yet may expand to no field at all."""
@@ -1295,7 +1259,7 @@ class _Analyzer:
             return self._var_values("0")
         return self.state.get(name)
 
-    def _simple_expansion(self, node: Node, dq: bool) -> list[_Alt]:
+    def _simple_expansion(self, node: Node, dq: bool) -> list[Alt]:
         raw = self.text(node)
         name = raw[1:]
         if not (VARIABLE_NAME.match(name) or name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")):
@@ -1305,13 +1269,13 @@ class _Analyzer:
 
     def _values_to_alts(self, values: Iterable[Value], dq: bool, raw: str,
                         all_elements: bool = False, star: bool = False,
-                        unset_dynamic: bool = False) -> list[_Alt]:
+                        unset_dynamic: bool = False) -> list[Alt]:
         """Segments for a variable's possible values.
 
         A named variable that is neither in env nor assigned counts as dynamic
         (the container's runtime may set it); an absent positional is empty.
         """
-        alts: list[_Alt] = []
+        alts: list[Alt] = []
         split = not dq
         for v in values:
             if v is None or (unset_dynamic and isinstance(v, Unset)):
@@ -1322,7 +1286,7 @@ class _Analyzer:
                 alts.append([(t, split, g, r if t is None else raw) for t, g, r in v.segs])
             elif isinstance(v, tuple):
                 if all_elements:
-                    alt: _Alt = []
+                    alt: Alt = []
                     for k, e in enumerate(v):
                         if k:
                             alt.append(None)  # field break
@@ -1340,7 +1304,7 @@ class _Analyzer:
                 alts.append([(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
         return alts or [[(None, split, False, raw)]]
 
-    def _expansion(self, node: Node, dq: bool) -> list[_Alt]:
+    def _expansion(self, node: Node, dq: bool) -> list[Alt]:
         """${...}: defaults, assignments, pattern removal, arrays."""
         raw = self.text(node)
         kids = [c for c in node.children if c.type not in ("${", "}")]
@@ -1425,7 +1389,7 @@ class _Analyzer:
             def empty(v: Value) -> bool:
                 return isinstance(v, Unset) or (colon and (v == "" or v == ()))
 
-            result: list[_Alt] = []
+            result: list[Alt] = []
             keep: OSet = OSet()
             use_operand = False
             for v in values:
@@ -1449,7 +1413,7 @@ class _Analyzer:
             if use_operand:
                 result.extend(operand)
             if op.endswith("=") and name_node.type == "variable_name" and use_operand:
-                assigned = list(keep) + [_join_value(a) for a in operand]
+                assigned = list(keep) + [join_value(a) for a in operand]
                 self.state.set(self.text(name_node), assigned)
             return result or [[]]
         if op in ("#", "##", "%", "%%"):
@@ -1516,7 +1480,7 @@ class _Analyzer:
                 self._expand(c, True)
         return [[(None, not dq, False, raw)]]
 
-    def _operand(self, nodes: list[Node], dq: bool, parent: Node) -> list[_Alt]:
+    def _operand(self, nodes: list[Node], dq: bool, parent: Node) -> list[Alt]:
         """The word after :- := :+ with the text between its parts kept."""
         if not nodes:
             return [[("", False, False, "")]] if dq else [[]]
@@ -1524,7 +1488,7 @@ class _Analyzer:
         for c in nodes:
             flat.extend(c.named_children if c.type == "concatenation" else [c])
         nodes = flat
-        lists: list[list[_Alt]] = []
+        lists: list[list[Alt]] = []
         pos = nodes[0].start_byte
         for c in nodes:
             if c.start_byte > pos:
@@ -1537,7 +1501,7 @@ class _Analyzer:
             else:
                 lists.append(self._expand(c, dq))
             pos = c.end_byte
-        return _product_or_dynamic(lists, not dq, self.text(parent))
+        return product_or_dynamic(lists, not dq, self.text(parent))
 
     def _static_text(self, nodes: list[Node]) -> str | None:
         """Text of pattern operands when it holds no expansion."""
@@ -1548,13 +1512,13 @@ class _Analyzer:
             alts = self._expand(c, True)
             if len(alts) != 1:
                 return None
-            s = _join(alts[0])
+            s = join_text(alts[0])
             if s is None:
                 return None
             parts.append(s)
         return "".join(parts)
 
-    def _command_substitution(self, node: Node, dq: bool) -> list[_Alt]:
+    def _command_substitution(self, node: Node, dq: bool) -> list[Alt]:
         saved = self.state
         self.state = saved.copy()
         for c in node.named_children:
@@ -1576,91 +1540,3 @@ class _Analyzer:
         return [[(None, not dq, False, raw)]]
 
 
-def _product_or_dynamic(lists: list[list[_Alt]], split: bool, raw: str) -> list[_Alt]:
-    """Combine the parts of a word; past the cap the word is simply dynamic."""
-    total = 1
-    for alts in lists:
-        total *= len(alts)
-    if total > _MAX_ALTS:
-        return [[(None, split, False, raw)]]
-    return _product(lists)[0]
-
-
-def _collapse(alts: list[list[_Field]], src: str, line: int) -> list[list[_Field]]:
-    """One field list standing for many: fields that differ become dynamic."""
-    n = len(alts[0])
-    if all(len(a) == n for a in alts):
-        merged = []
-        for i in range(n):
-            fs = [a[i] for a in alts]
-            if all(f.text == fs[0].text and f.text is not None for f in fs):
-                merged.append(fs[0])
-            else:
-                merged.append(_Field(None, ((None, fs[0].src),), False, fs[0].src, fs[0].line, fs[0].col))
-        return [merged]
-    return [[_Field(None, ((None, src),), False, src, line)]]
-
-
-def _join_value(alt: _Alt) -> Value:
-    """A segment list as the value an assignment stores (no splitting)."""
-    if all(s is None or s[0] is not None for s in alt):
-        return _join(alt)
-    segs = tuple((" ", False, " ") if s is None else (s[0], s[2], s[3]) for s in alt)
-    return Partial(segs)
-
-
-def _join(alt: _Alt) -> str | None:
-    """A segment list as one string (assignments do not split); None if dynamic."""
-    parts = []
-    for s in alt:
-        if s is None:
-            parts.append(" ")
-        elif s[0] is None:
-            return None
-        else:
-            parts.append(s[0])
-    return "".join(parts)
-
-
-def _split(alt: _Alt, src: str, line: int, col: int) -> list[_Field]:
-    """Word splitting of one expansion result into fields."""
-    fields: list[_Field] = []
-    cur: list[str] = []
-    pieces: list[tuple[str | None, str]] = []
-    started = False
-    dynamic = False
-    glob = False
-
-    def flush() -> None:
-        nonlocal cur, pieces, started, dynamic, glob
-        if started:
-            fields.append(_Field(None if dynamic else "".join(cur), tuple(pieces), glob, src, line, col))
-        cur, pieces, started, dynamic, glob = [], [], False, False, False
-
-    for seg in alt:
-        if seg is None:
-            started = True
-            flush()
-            continue
-        text, split, g, raw = seg
-        if text is None:
-            dynamic = True
-            started = True
-            pieces.append((None, raw))
-            continue
-        if split:
-            for k, piece in enumerate(_IFS.split(text)):
-                if k:
-                    flush()
-                if piece:
-                    cur.append(piece)
-                    pieces.append((piece, piece))
-                    started = True
-                    glob = glob or has_glob(piece)
-        else:
-            cur.append(text)
-            pieces.append((text, raw))
-            started = True
-            glob = glob or g
-    flush()
-    return fields

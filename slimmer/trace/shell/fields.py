@@ -1,0 +1,151 @@
+"""Expanded words: segments, the alternatives a word may expand to, and fields.
+
+Expanding a word yields alternatives (one per combination of possible
+variable values), each a list of segments; word splitting turns an
+alternative into fields, the arguments a command finally sees.  Dynamic
+parts stay in place as None so that warnings can show the source text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .quoting import has_glob
+from .values import Partial, Value
+
+MAX_ALTS = 32  # possible values kept per word / command line
+_IFS = re.compile(r"[ \t\n]+")
+
+# A segment of an expanded word: (text or None if dynamic, split by IFS,
+# unquoted glob chars, source text).  None as a segment separates fields ("$@").
+Seg = tuple
+Alt = list  # list[Seg | None]
+
+
+class Field:
+    """One argument after expansion and word splitting."""
+
+    __slots__ = ("text", "pieces", "glob", "src", "line", "col")
+
+    def __init__(self, text: str | None, pieces: tuple[tuple[str | None, str], ...], glob: bool,
+                 src: str, line: int, col: int = 0) -> None:
+        self.text = text  # None when any part is dynamic
+        self.pieces = pieces  # (text or None if dynamic, source text) in order
+        self.glob = glob
+        self.src = src
+        self.line = line
+        self.col = col
+
+    @staticmethod
+    def static(text: str, line: int, src: str | None = None, col: int = 0) -> Field:
+        """A field with no expansion in it (a default command, text cut from an option)."""
+        return Field(text, ((text, text),), False, text if src is None else src, line, col)
+
+    def __repr__(self) -> str:
+        return f"Field({self.text!r})"
+
+
+def split_fields(alt: Alt, src: str, line: int, col: int) -> list[Field]:
+    """Word splitting of one expansion result into fields."""
+    fields: list[Field] = []
+    cur: list[str] = []
+    pieces: list[tuple[str | None, str]] = []
+    started = False
+    dynamic = False
+    glob = False
+
+    def flush() -> None:
+        nonlocal cur, pieces, started, dynamic, glob
+        if started:
+            fields.append(Field(None if dynamic else "".join(cur), tuple(pieces), glob, src, line, col))
+        cur, pieces, started, dynamic, glob = [], [], False, False, False
+
+    for seg in alt:
+        if seg is None:
+            started = True
+            flush()
+            continue
+        text, split, g, raw = seg
+        if text is None:
+            dynamic = True
+            started = True
+            pieces.append((None, raw))
+            continue
+        if split:
+            for k, piece in enumerate(_IFS.split(text)):
+                if k:
+                    flush()
+                if piece:
+                    cur.append(piece)
+                    pieces.append((piece, piece))
+                    started = True
+                    glob = glob or has_glob(piece)
+        else:
+            cur.append(text)
+            pieces.append((text, raw))
+            started = True
+            glob = glob or g
+    flush()
+    return fields
+
+
+def join_text(alt: Alt) -> str | None:
+    """A segment list as one string (assignments do not split); None if dynamic."""
+    parts = []
+    for s in alt:
+        if s is None:
+            parts.append(" ")
+        elif s[0] is None:
+            return None
+        else:
+            parts.append(s[0])
+    return "".join(parts)
+
+
+def join_value(alt: Alt) -> Value:
+    """A segment list as the value an assignment stores (no splitting)."""
+    if all(s is None or s[0] is not None for s in alt):
+        return join_text(alt)
+    segs = tuple((" ", False, " ") if s is None else (s[0], s[2], s[3]) for s in alt)
+    return Partial(segs)
+
+
+def product(lists: list[list[list]], cap: int = MAX_ALTS) -> list[list]:
+    """All combinations of alternatives, at most `cap` (an over-approximation anyway)."""
+    res: list[list] = [[]]
+    for alts in lists:
+        if len(alts) == 1:
+            only = alts[0]
+            for r in res:
+                r.extend(only)
+        else:
+            new = [r + a for r in res for a in alts]
+            if len(new) > cap:
+                new = new[:cap]
+            res = new
+    return res
+
+
+def product_or_dynamic(lists: list[list[Alt]], split: bool, raw: str) -> list[Alt]:
+    """Combine the parts of a word; past the cap the word is simply dynamic."""
+    total = 1
+    for alts in lists:
+        total *= len(alts)
+    if total > MAX_ALTS:
+        return [[(None, split, False, raw)]]
+    return product(lists)
+
+
+def collapse(alts: list[list[Field]], src: str, line: int) -> list[list[Field]]:
+    """One field list standing for many: fields that differ become dynamic."""
+    n = len(alts[0])
+    if all(len(a) == n for a in alts):
+        merged = []
+        for i in range(n):
+            fs = [a[i] for a in alts]
+            if all(f.text == fs[0].text and f.text is not None for f in fs):
+                merged.append(fs[0])
+            else:
+                merged.append(Field(None, ((None, fs[0].src),), False, fs[0].src, fs[0].line, fs[0].col))
+        return [merged]
+    return [[Field(None, ((None, src),), False, src, line)]]
