@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
@@ -39,6 +38,7 @@ from .shell.fields import (
 )
 from .shell.parse import heredoc_backquotes, parse, split_glued_lines
 from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
+from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
 from .shell.values import (
     ASSIGNMENT,
     MAX_VALUES,
@@ -59,48 +59,6 @@ from .shell.values import (
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
 
-@dataclass(frozen=True)
-class CommandUse:
-    """A program or file the script needs; the tracer resolves `name` against the image.
-
-    how: "run" (executed as a command), "exec" (replaces the shell via `exec`),
-    "lookup" (`command -v`, `which`, `type`, `hash`: the name must resolve on
-    PATH), "source" (`. file` / `source file`: a path, or a name the shell
-    searches on PATH), "script" (a file given to a shell, `sh FILE`: relative
-    to the working directory; bash also tries PATH).
-    glob: the name holds unquoted `*`, `?` or `[` and is a pattern to match
-    against the image's files, as in `for f in /docker-entrypoint.d/*.sh`.
-    """
-
-    name: str
-    line: int
-    how: str
-    glob: bool = False
-
-
-@dataclass(frozen=True)
-class ShellWarning:
-    """Something the analysis could not resolve; the tracer should surface it."""
-
-    line: int
-    message: str
-
-
-@dataclass(frozen=True)
-class ShellAnalysis:
-    """What a script needs, with what could not be resolved.
-
-    functions: names the script defines (pass them as `functions=` when
-    analysing a script that sources this one).  variables: variables with a
-    single known value at the end of the script (pass them as `env=` likewise).
-    """
-
-    commands: tuple[CommandUse, ...]
-    warnings: tuple[ShellWarning, ...]
-    functions: tuple[str, ...] = ()
-    variables: tuple[tuple[str, str], ...] = ()
-
-
 def analyze_shell(
     text: str,
     env: Mapping[str, str] = {},
@@ -118,7 +76,7 @@ def analyze_shell(
     functions: names defined elsewhere (by files the script sources) that are
     therefore not external commands.
     """
-    out = _Output()
+    out = Findings()
     canon = SHELL_ALIASES.get(shell)
     if canon is None:
         out.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
@@ -155,7 +113,6 @@ _MAX_CALLS = 8  # distinct argument lists a function body is analysed with
 
 
 _RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
-_PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")
 _LOOKUP_SUBST = re.compile(
     r"\s*(?:command\s+-v|which|type\s+-[pP])\s+['\"]?([A-Za-z0-9_./+-]+)['\"]?\s*(?:2>\s*/dev/null\s*)?\Z"
 )
@@ -165,41 +122,6 @@ _STATEMENT_KINDS = frozenset(
     "function_definition if_statement case_statement for_statement c_style_for_statement "
     "while_statement subshell test_command ERROR".split()
 )
-
-
-class _Output:
-    """Results shared by a script and the strings it evaluates (eval, sh -c)."""
-
-    def __init__(self) -> None:
-        self._uses: dict[tuple[str, str], tuple[tuple[int, int], int, CommandUse]] = {}
-        self.warnings: list[ShellWarning] = []
-        self._seen_w: set[tuple[int, str]] = set()
-        self.placeholders: dict[str, str] = {}
-
-    def placeholder(self, raw: str) -> str:
-        """A variable reference standing for run-time text inside analysed strings."""
-        name = f"__slimmer_dyn{len(self.placeholders)}"
-        self.placeholders[name] = raw
-        return "${" + name + "}"
-
-    def record(self, name: str, line: int, how: str, glob: bool, col: int) -> None:
-        """Keep each (name, how) once, at its first place in the text."""
-        key = (name, how)
-        pos = (line, col)
-        old = self._uses.get(key)
-        if old is None or pos < old[0]:
-            self._uses[key] = (pos, len(self._uses) if old is None else old[1], CommandUse(name, line, how, glob))
-
-    def result(self) -> tuple[tuple[CommandUse, ...], tuple[ShellWarning, ...]]:
-        uses = sorted(self._uses.values(), key=lambda u: (u[0], u[1]))
-        return tuple(u[2] for u in uses), tuple(sorted(self.warnings, key=lambda w: w.line))
-
-    def warn(self, line: int, message: str) -> None:
-        if "__slimmer_dyn" in message:
-            message = _PLACEHOLDER.sub(lambda m: self.placeholders.get(m.group(1), m.group(0)), message)
-        if (line, message) not in self._seen_w:
-            self._seen_w.add((line, message))
-            self.warnings.append(ShellWarning(line, message))
 
 
 def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
@@ -233,7 +155,7 @@ class _Analyzer:
 
     def __init__(
         self,
-        out: _Output,
+        out: Findings,
         shell: str,
         state: State,
         extra_functions: set[str],
