@@ -17,9 +17,10 @@ from elftools.elf.elffile import ELFFile
 
 from elfhelpers import HOST_LIBDIR, GlibcRoot, need_tool, rootfs_from_dir
 from slimmer.trace.elf import extras
+from slimmer.trace.elf.arch import ARCHES, Rules
 from slimmer.trace.elf.ldcache import parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
-from slimmer.trace.elf.loader import ARCHES, Rules, expand_glibc, expand_musl
+from slimmer.trace.elf.loader import expand_glibc, expand_musl
 from slimmer.trace.elf.reader import ElfError, parse_elf
 
 
