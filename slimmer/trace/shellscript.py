@@ -76,19 +76,19 @@ def analyze_shell(
     functions: names defined elsewhere (by files the script sources) that are
     therefore not external commands.
     """
-    out = Findings()
+    findings = Findings()
     canon = SHELL_ALIASES.get(shell)
     if canon is None:
-        out.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
+        findings.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
         canon = "bash"
     pos: tuple[Positionals, ...] = (None,) if argv is None else (tuple(argv),)
     state = State(dict(env), {}, pos)
-    an = _Analyzer(out, canon, state, set(functions), 0, 0)
+    an = _Analyzer(findings, canon, state, set(functions), 0, 0)
     try:
         an.run_text(text)
         an.finish()
     except RecursionError:
-        out.warn(1, "script nested too deeply to analyse fully; results are partial")
+        findings.warn(1, "script nested too deeply to analyse fully; results are partial")
     variables = []
     for name in sorted(an.state.vars):
         vals = an.state.vars[name]
@@ -96,7 +96,7 @@ def analyze_shell(
             (v,) = vals
             if isinstance(v, str):
                 variables.append((name, v))
-    commands, warnings = out.result()
+    commands, warnings = findings.result()
     return ShellAnalysis(
         commands=commands,
         warnings=warnings,
@@ -140,7 +140,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Functions:
+class FunctionTable:
     """Functions of one shell process: shared by a script and the strings it evals."""
 
     def __init__(self) -> None:
@@ -155,16 +155,16 @@ class _Analyzer:
 
     def __init__(
         self,
-        out: Findings,
+        findings: Findings,
         shell: str,
         state: State,
         extra_functions: set[str],
         line_offset: int,
         depth: int,
         col_offset: int = 0,
-        funcs: _Functions | None = None,
+        funcs: FunctionTable | None = None,
     ) -> None:
-        self.out = out
+        self.findings = findings
         self.shell = shell
         self.builtins = BUILTINS[shell]
         self.state = state
@@ -173,7 +173,7 @@ class _Analyzer:
         self.col_offset = col_offset  # where the text starts on its first line
         self.depth = depth
         # eval'd strings share the function table of the script that evals them
-        self.funcs = _Functions() if funcs is None else funcs
+        self.funcs = FunctionTable() if funcs is None else funcs
         self.in_error = False
         # run-time text left out of a string can unbalance its quotes: the
         # caller has warned about the string already
@@ -198,7 +198,7 @@ class _Analyzer:
             "if_statement": self._if,
             "case_statement": self._case,
             "for_statement": self._for,
-            "c_style_for_statement": self._loop_generic,
+            "c_style_for_statement": self._c_style_for,
             "while_statement": self._while,
             "subshell": self._subshell,
             "comment": self._nothing,
@@ -264,14 +264,14 @@ class _Analyzer:
 
     def warn(self, node_or_line: Node | int, message: str) -> None:
         line = node_or_line if isinstance(node_or_line, int) else self.line(node_or_line)
-        self.out.warn(line, message)
+        self.findings.warn(line, message)
 
     def col(self, node: Node) -> int:
         row, col = node.start_point
         return col + self.col_offset if row == 0 else col
 
     def record(self, f: Field, how: str, name: str | None = None) -> None:
-        self.out.record(f.text if name is None else name, f.line, how, f.glob, f.col)  # type: ignore[arg-type]
+        self.findings.record(f.text if name is None else name, f.line, how, f.glob, f.col)  # type: ignore[arg-type]
 
     # -- statements --------------------------------------------------------
 
@@ -391,7 +391,7 @@ class _Analyzer:
             col = at - (self.src.rfind(b"\n", 0, at) + 1)
             saved = self.state
             self.state = saved.copy()
-            self._string(Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
+            self._analyse_string(Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
             self.state = saved
 
     def _assign_stmt(self, node: Node) -> None:
@@ -610,7 +610,7 @@ class _Analyzer:
         if body is not None:
             self._branches([lambda: self._stmt(body)], True)
 
-    def _loop_generic(self, node: Node) -> None:
+    def _c_style_for(self, node: Node) -> None:
         self._branches([lambda: self._generic(node)], True)
 
     def _error(self, node: Node) -> None:
@@ -670,7 +670,7 @@ class _Analyzer:
             return
         f = argv[0]
         if f.text is None:
-            self.out.warn(f.line, f"command name built at run time: {f.src}")
+            self.findings.warn(f.line, f"command name built at run time: {f.src}")
             return
         name = f.text
         if not name:
@@ -695,21 +695,21 @@ class _Analyzer:
                 if name in self.extra_functions:
                     return
             if name in self.builtins or name == "source":
-                self._builtin(name, rest, f.line, how)
+                self._builtin(name, rest, how)
                 return
         if self.in_error and (name in KEYWORDS or _RECOVERY_JUNK.search(name)):
             return  # pieces of syntax that error recovery took for a command
         self.record(f, how)
         self._external(name.rsplit("/", 1)[-1], rest, f)
 
-    def _builtin(self, name: str, args: list[Field], line: int, how: str) -> None:
+    def _builtin(self, name: str, args: list[Field], how: str) -> None:
         if name in (".", "source"):
             if args and args[0].text == "--":
                 args = args[1:]
             if args:
                 a = args[0]
                 if a.text is None:
-                    self.out.warn(a.line, f"sourced file name built at run time: {a.src}")
+                    self.findings.warn(a.line, f"sourced file name built at run time: {a.src}")
                 elif a.text:
                     self.record(a, "source")
         elif name == "exec":
@@ -737,9 +737,9 @@ class _Analyzer:
                 self._run(args[i:], how, bypass_functions=True)
         elif name == "builtin":
             if args and args[0].text in self.builtins:
-                self._builtin(args[0].text, args[1:], line, how)
+                self._builtin(args[0].text, args[1:], how)
         elif name == "eval":
-            self._eval(args, line)
+            self._eval(args)
         elif name == "type":
             for a in args:
                 if a.text is None or not a.text.startswith("-"):
@@ -755,7 +755,7 @@ class _Analyzer:
         elif name == "trap":
             self._trap(args)
         elif name == "set":
-            self._set(args)
+            self._set_builtin(args)
         elif name == "shift":
             n = 1
             if args and args[0].text is not None and args[0].text.isdigit():
@@ -807,7 +807,7 @@ class _Analyzer:
             if VARIABLE_NAME.match(n):
                 self.state.set(n, {None})
 
-    def _set(self, args: list[Field]) -> None:
+    def _set_builtin(self, args: list[Field]) -> None:
         i = 0
         new_pos = False
         while i < len(args):
@@ -838,9 +838,9 @@ class _Analyzer:
         a = args[0]
         if a.text is not None and (a.text in ("", "-") or a.text.isdigit()):
             return
-        self._string(a, self.shell, same_state=True, what=None)
+        self._analyse_string(a, self.shell, same_state=True, what=None)
 
-    def _eval(self, args: list[Field], line: int) -> None:
+    def _eval(self, args: list[Field]) -> None:
         if not args:
             return
         static = all(a.text is not None for a in args)
@@ -856,11 +856,11 @@ class _Analyzer:
                 srcs.append(a.src)
         src = " ".join(srcs)
         joined = Field(text, tuple(pieces), False, src, args[0].line, args[0].col)
-        self._string(joined, self.shell, same_state=True, what="eval")
+        self._analyse_string(joined, self.shell, same_state=True, what="eval")
 
     def _lookup(self, a: Field, via: str) -> None:
         if a.text is None:
-            self.out.warn(a.line, f"name looked up with {via} built at run time: {a.src}")
+            self.findings.warn(a.line, f"name looked up with {via} built at run time: {a.src}")
             return
         name = a.text
         if not name or name.startswith("-"):
@@ -870,30 +870,30 @@ class _Analyzer:
             return
         self.record(a, "lookup")
 
-    def _string(self, a: Field, shell: str, same_state: bool, what: str | None,
+    def _analyse_string(self, a: Field, shell: str, same_state: bool, what: str | None,
                 pos: tuple | None = None) -> None:
         """Analyse shell code held in a string (eval, sh -c, trap, su -c)."""
         if self.depth >= _MAX_DEPTH:
-            self.out.warn(a.line, f"shell code nested too deeply to analyse: {a.src}")
+            self.findings.warn(a.line, f"shell code nested too deeply to analyse: {a.src}")
             return
         text = a.text
         approximate = text is None
         if text is None:
             if what is not None:
-                self.out.warn(a.line, f"{what} of a string built at run time (analysed with its "
+                self.findings.warn(a.line, f"{what} of a string built at run time (analysed with its "
                                       f"known parts): {a.src}")
             # run-time parts become variables nobody sets, so the inner
             # analysis warns about them where they matter (by their text)
-            text = "".join(t if t is not None else self.out.placeholder(raw) for t, raw in a.pieces)
+            text = "".join(t if t is not None else self.findings.placeholder(raw) for t, raw in a.pieces)
         if same_state:
-            sub = _Analyzer(self.out, shell, self.state, self.extra_functions, a.line - 1,
+            sub = _Analyzer(self.findings, shell, self.state, self.extra_functions, a.line - 1,
                             self.depth + 1, col_offset=a.col + 1, funcs=self.funcs)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             self.state = sub.state
         else:
             st = State(self.state.env, dict(self.state.vars), pos or (None,))
-            sub = _Analyzer(self.out, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
+            sub = _Analyzer(self.findings, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             sub.finish()
@@ -925,12 +925,12 @@ class _Analyzer:
             for i, a in enumerate(args):
                 t = a.text or ""
                 if t in spec.c_opts and i + 1 < len(args):
-                    self._string(args[i + 1], "dash" if self.shell != "busybox" else "busybox",
+                    self._analyse_string(args[i + 1], "dash" if self.shell != "busybox" else "busybox",
                                  same_state=False, what=f"{base} -c")
                     return
                 if t.startswith("--") and t.split("=", 1)[0] in spec.c_opts and "=" in t:
                     f = Field.static(t.split("=", 1)[1], a.line, a.src, a.col)
-                    self._string(f, "dash", same_state=False, what=f"{base} -c")
+                    self._analyse_string(f, "dash", same_state=False, what=f"{base} -c")
                     return
         i = 0
         n = len(args)
@@ -947,7 +947,7 @@ class _Analyzer:
                     continue
                 if spec.positional or not in_opts or not spec.arg_opts:
                     break  # it is the command, and dynamic: _run warns
-                self.out.warn(a.line, f"cannot tell which argument of {base} is the command: {a.src}")
+                self.findings.warn(a.line, f"cannot tell which argument of {base} is the command: {a.src}")
                 return
             if in_opts and t == "--":
                 in_opts = False
@@ -1014,21 +1014,21 @@ class _Analyzer:
                 return
             rest = operands[1:]
             pos = (tuple(a.text for a in rest) if rest else (base,),)
-            self._string(operands[0], inner_shell, same_state=False, what=f"{base} -c", pos=pos)
+            self._analyse_string(operands[0], inner_shell, same_state=False, what=f"{base} -c", pos=pos)
         elif operands and not reads_stdin:
             a = operands[0]
             if a.text is None:
-                self.out.warn(a.line, f"script given to {base} built at run time: {a.src}")
+                self.findings.warn(a.line, f"script given to {base} built at run time: {a.src}")
             elif a.text:
                 self.record(a, "script")
         elif self.stdin_script is not None:
             text, hline, static = self.stdin_script
             if not static:
-                self.out.warn(hline, f"here-document run by {base} has expansions; analysed as written")
+                self.findings.warn(hline, f"here-document run by {base} has expansions; analysed as written")
             f = Field.static(text, hline, text[:40])
-            self._string(f, inner_shell, same_state=False, what=None)
+            self._analyse_string(f, inner_shell, same_state=False, what=None)
         else:
-            self.out.warn(line, f"{base} reads its commands from standard input; not analysed")
+            self.findings.warn(line, f"{base} reads its commands from standard input; not analysed")
 
     def _find(self, args: list[Field]) -> None:
         i = 0
