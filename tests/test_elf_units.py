@@ -20,8 +20,8 @@ from slimmer.trace.elf import extras
 from slimmer.trace.elf.arch import ARCHES, Rules
 from slimmer.trace.elf.ldcache import parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
-from slimmer.trace.elf.loader import expand_glibc, expand_musl
 from slimmer.trace.elf.reader import ElfError, parse_elf
+from slimmer.trace.elf.tokens import expand_glibc, expand_musl
 
 
 def host_elf_files(limit: int = 400) -> list[str]:
