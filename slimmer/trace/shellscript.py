@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
 
-from .shell.builtins import BUILTINS, KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
+from .shell.builtins import KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 from .shell.fields import (
     MAX_ALTS,
     Alt,
@@ -55,6 +55,7 @@ from .shell.values import (
     merge,
     uniq,
 )
+from .shell.walker import STATEMENT_KINDS, Walker
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
@@ -116,12 +117,6 @@ _RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
 _LOOKUP_SUBST = re.compile(
     r"\s*(?:command\s+-v|which|type\s+-[pP])\s+['\"]?([A-Za-z0-9_./+-]+)['\"]?\s*(?:2>\s*/dev/null\s*)?\Z"
 )
-_STATEMENT_KINDS = frozenset(
-    "program compound_statement do_group list pipeline negated_command redirected_statement "
-    "command variable_assignment variable_assignments declaration_command unset_command "
-    "function_definition if_statement case_statement for_statement c_style_for_statement "
-    "while_statement subshell test_command ERROR".split()
-)
 
 
 def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
@@ -140,48 +135,12 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class FunctionTable:
-    """Functions of one shell process: shared by a script and the strings it evals."""
-
-    def __init__(self) -> None:
-        self.defs: dict[str, list[tuple[_Analyzer, Node]]] = {}  # name -> (owning text, node)
-        self.order: list[str] = []
-        self.calls: dict[str, set] = {}  # name -> argument lists analysed
-        self.active: set[str] = set()  # on the call stack: no recursion
-
-
-class _Analyzer:
+class _Analyzer(Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
-    def __init__(
-        self,
-        findings: Findings,
-        shell: str,
-        state: State,
-        extra_functions: set[str],
-        line_offset: int,
-        depth: int,
-        col_offset: int = 0,
-        funcs: FunctionTable | None = None,
-    ) -> None:
-        self.findings = findings
-        self.shell = shell
-        self.builtins = BUILTINS[shell]
-        self.state = state
-        self.extra_functions = extra_functions
-        self.line_offset = line_offset
-        self.col_offset = col_offset  # where the text starts on its first line
-        self.depth = depth
-        # eval'd strings share the function table of the script that evals them
-        self.funcs = FunctionTable() if funcs is None else funcs
-        self.in_error = False
-        # run-time text left out of a string can unbalance its quotes: the
-        # caller has warned about the string already
-        self.quiet_parse_errors = False
-        # a here-document fed to the command being walked: (text, line, static)
-        self.stdin_script: tuple[str, int, bool] | None = None
-        self.src = b""
-        self.handlers: dict[str, Callable[[Node], None]] = {
+    def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
+        """Which part of the analyser walks each kind of statement node."""
+        return {
             "program": self._seq,
             "compound_statement": self._seq,
             "do_group": self._seq,
@@ -233,11 +192,11 @@ class _Analyzer:
         while stack:
             n = stack.pop()
             if n.is_missing:
-                self.warn(n, f"syntax error: missing {n.type!r}; parsed around it")
+                self.findings.warn(self.line(n), f"syntax error: missing {n.type!r}; parsed around it")
             elif n.type == "ERROR":
-                a = n.start_point[0] + 1 + self.line_offset
+                a = self.line(n)
                 b = n.end_point[0] + 1 + self.line_offset
-                self.warn(n, f"could not parse lines {a}-{b}; commands found there are a best guess")
+                self.findings.warn(a, f"could not parse lines {a}-{b}; commands found there are a best guess")
             elif n.has_error:
                 stack.extend(reversed(n.children))
 
@@ -253,25 +212,6 @@ class _Analyzer:
                         self.funcs.order.append(name)
                     self.funcs.defs.setdefault(name, []).append((self, n))
             stack.extend(reversed(n.children))
-
-    # -- helpers -----------------------------------------------------------
-
-    def text(self, node: Node) -> str:
-        return self.src[node.start_byte:node.end_byte].decode("utf-8", "surrogateescape")
-
-    def line(self, node: Node) -> int:
-        return node.start_point[0] + 1 + self.line_offset
-
-    def warn(self, node_or_line: Node | int, message: str) -> None:
-        line = node_or_line if isinstance(node_or_line, int) else self.line(node_or_line)
-        self.findings.warn(line, message)
-
-    def col(self, node: Node) -> int:
-        row, col = node.start_point
-        return col + self.col_offset if row == 0 else col
-
-    def record(self, f: Field, how: str, name: str | None = None) -> None:
-        self.findings.record(f.text if name is None else name, f.line, how, f.glob, f.col)  # type: ignore[arg-type]
 
     # -- statements --------------------------------------------------------
 
@@ -378,7 +318,7 @@ class _Analyzer:
             if t == "heredoc_body":
                 if not quoted:
                     self._heredoc_body(c)
-            elif t in _STATEMENT_KINDS:
+            elif t in STATEMENT_KINDS:
                 self._stmt(c)
             else:
                 self._expand(c, False)
@@ -640,7 +580,7 @@ class _Analyzer:
             elif t in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 self._redirect(c)
             else:
-                self._stmt(c) if t in _STATEMENT_KINDS else self._expand(c, False)
+                self._stmt(c) if t in STATEMENT_KINDS else self._expand(c, False)
         if not words:
             return
         for chunk in split_glued_lines(self.src, words):
