@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from tree_sitter import Node
 
 from .shell.builtins import KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
+from .shell.control import ControlFlow
 from .shell.fields import (
     MAX_ALTS,
     Alt,
@@ -52,7 +53,6 @@ from .shell.values import (
     Unset,
     Value,
     append_value,
-    merge,
     uniq,
 )
 from .shell.walker import STATEMENT_KINDS, Walker
@@ -135,7 +135,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Analyzer(Walker):
+class _Analyzer(ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -214,74 +214,6 @@ class _Analyzer(Walker):
             stack.extend(reversed(n.children))
 
     # -- statements --------------------------------------------------------
-
-    def _stmt(self, node: Node) -> None:
-        h = self.handlers.get(node.type)
-        if h is not None:
-            h(node)
-        else:
-            self._generic(node)
-
-    def _nothing(self, node: Node) -> None:
-        pass
-
-    def _generic(self, node: Node) -> None:
-        """Unknown or expression node: find statements and substitutions inside it."""
-        for c in node.named_children:
-            t = c.type
-            if t in self.handlers:
-                self.handlers[t](c)
-            elif t in ("command_substitution", "process_substitution", "expansion",
-                       "simple_expansion", "string", "concatenation", "heredoc_body"):
-                if t == "heredoc_body":
-                    self._generic(c)
-                else:
-                    self._expand(c, False)
-            elif c.named_child_count:
-                self._generic(c)
-
-    def _seq(self, node: Node) -> None:
-        for c in node.named_children:
-            self._stmt(c)
-
-    def _branches(self, bodies: list[Callable[[], None]], fallthrough: bool) -> None:
-        """Run alternative paths from the current state and join their results."""
-        pre = self.state
-        outs = [pre] if fallthrough else []
-        for body in bodies:
-            self.state = pre.copy()
-            body()
-            outs.append(self.state)
-        self.state = merge(outs) if outs else pre
-
-    def _list(self, node: Node) -> None:
-        # a && b || c: flatten the left-nested chain; each right side may not run
-        parts: list[Node] = []
-        n = node
-        while n.type == "list":
-            named = n.named_children
-            if not named:
-                break
-            if len(named) > 1:
-                parts.extend(reversed(named[1:]))
-            n = named[0]
-        parts.append(n)
-        parts.reverse()
-        self._stmt(parts[0])
-        for p in parts[1:]:
-            self._branches([lambda p=p: self._stmt(p)], True)
-
-    def _pipeline(self, node: Node) -> None:
-        # every stage runs in a subshell (bash, dash); keep the join anyway,
-        # since `lastpipe` and zsh keep the last stage's assignments
-        stages = [c for c in node.named_children]
-        self._branches([lambda c=c: self._stmt(c) for c in stages], True)
-
-    def _subshell(self, node: Node) -> None:
-        saved = self.state
-        self.state = saved.copy()
-        self._seq(node)
-        self.state = saved
 
     def _redirected(self, node: Node) -> None:
         body = node.child_by_field_name("body")
@@ -434,132 +366,6 @@ class _Analyzer(Walker):
         owner.state = self.state
         owner._stmt(node)
         self.state = owner.state
-
-    def _if(self, node: Node) -> None:
-        # children: if COND... then BODY... (elif_clause)* (else_clause)? fi
-        cond: list[Node] = []
-        body: list[Node] = []
-        clauses: list[Node] = []
-        phase = 0
-        for c in node.children:
-            t = c.type
-            if t == "then":
-                phase = 1
-            elif t in ("elif_clause", "else_clause"):
-                clauses.append(c)
-            elif c.is_named:
-                (cond if phase == 0 else body).append(c)
-        for c in cond:
-            self._stmt(c)
-        pre = self.state
-        outs: list[State] = []
-        self.state = pre.copy()
-        for c in body:
-            self._stmt(c)
-        outs.append(self.state)
-        self.state = pre
-        has_else = False
-        for cl in clauses:
-            if cl.type == "else_clause":
-                has_else = True
-                self.state = self.state.copy()
-                for c in cl.named_children:
-                    self._stmt(c)
-                outs.append(self.state)
-                continue
-            ccond: list[Node] = []
-            cbody: list[Node] = []
-            ph = 0
-            for c in cl.children:
-                if c.type == "then":
-                    ph = 1
-                elif c.is_named:
-                    (ccond if ph == 0 else cbody).append(c)
-            self.state = self.state.copy()
-            for c in ccond:
-                self._stmt(c)
-            after_cond = self.state
-            self.state = after_cond.copy()
-            for c in cbody:
-                self._stmt(c)
-            outs.append(self.state)
-            self.state = after_cond
-        if not has_else:
-            outs.append(self.state)
-        self.state = merge(outs)
-
-    def _case(self, node: Node) -> None:
-        value = node.child_by_field_name("value")
-        if value is not None:
-            self._expand(value, True)
-        bodies = []
-        for item in node.named_children:
-            if item.type != "case_item":
-                continue
-            stmts = self._case_body(item)
-            bodies.append(lambda s=stmts: [self._stmt(c) for c in s])
-        self._branches(bodies, True)
-
-    def _case_body(self, item: Node) -> list[Node]:
-        stmts = []
-        for i, c in enumerate(item.children):
-            if not c.is_named or item.field_name_for_child(i) == "value":
-                continue
-            if c.type in ("extglob_pattern", "word", "string", "raw_string", "concatenation"):
-                # patterns tree-sitter did not label as `value`
-                continue
-            stmts.append(c)
-        return stmts
-
-    def _for(self, node: Node) -> None:
-        var = node.child_by_field_name("variable")
-        values: OSet = OSet()
-        has_in = any(c.type == "in" for c in node.children)
-        if has_in:
-            for i, c in enumerate(node.children):
-                if node.field_name_for_child(i) == "value":
-                    for alt in self._fields(c):
-                        for f in alt:
-                            values.add(GlobStr(f.text) if f.glob and f.text is not None else f.text)
-        else:
-            values.update(self._positional_values())
-        body = node.child_by_field_name("body")
-
-        def run() -> None:
-            if var is not None:
-                self.state.set(self.text(var), values or {UNSET})
-            if body is not None:
-                self._stmt(body)
-
-        self._branches([run], True)
-
-    def _positional_values(self) -> OSet:
-        vals: OSet = OSet()
-        for p in self.state.pos:
-            if p is None:
-                vals.add(None)
-            else:
-                vals.update(p[1:])
-        return vals
-
-    def _while(self, node: Node) -> None:
-        body = node.child_by_field_name("body")
-        for c in node.named_children:
-            if c is not body and c != body:
-                self._stmt(c)
-        if body is not None:
-            self._branches([lambda: self._stmt(body)], True)
-
-    def _c_style_for(self, node: Node) -> None:
-        self._branches([lambda: self._generic(node)], True)
-
-    def _error(self, node: Node) -> None:
-        saved = self.in_error
-        self.in_error = True
-        try:
-            self._generic(node)
-        finally:
-            self.in_error = saved
 
     # -- simple commands ---------------------------------------------------
 
