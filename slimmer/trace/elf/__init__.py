@@ -8,9 +8,10 @@
     tracer   the `ElfTracer` plug-in for the closure
 """
 
-from slimmer.trace.elf.loader import LOADER_CATEGORIES, ImageLoader, LoadTree, Process, TreeItem
+from slimmer.trace.elf.loader import ImageLoader, Process
 from slimmer.trace.elf.reader import ElfError, ElfInfo, parse_elf
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadTree, TreeItem
 
 __all__ = ["ElfTracer", "ElfInfo", "ElfError", "parse_elf", "ImageLoader", "Process", "LoadTree", "TreeItem",
            "LOADER_CATEGORIES"]

@@ -37,61 +37,13 @@ from slimmer.trace.elf.ldcache import LdCache, LdCacheError, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, ElfInfo, library_names, parse_elf, read_strings
 from slimmer.trace.elf.tokens import expand_glibc, expand_musl
+from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadedObject, LoadTree, TreeItem
 
 LD_SO_CACHE = "/etc/ld.so.cache"
 LD_SO_PRELOAD = "/etc/ld.so.preload"
 MUSL_DEFAULT_PATH = "/lib:/usr/local/lib:/usr/lib"
 # names musl's loader answers itself (ldso/dynlink.c "reserved")
 MUSL_RESERVED = ("c", "pthread", "rt", "m", "dl", "util", "xnet")
-
-
-# -- results of a simulated start -----------------------------------------------------------
-
-# categories of tree items: what the loader itself opens ...
-LOADER_CATEGORIES = frozenset({"interp", "needed", "preload"})
-# ... and what is kept for other reasons (extras)
-
-
-@dataclass
-class TreeItem:
-    """One path the program start needs, and why."""
-
-    path: str  # as the loader (or libc) opens it: directory + name, symlinks unresolved
-    reason: str
-    category: str  # interp, needed, preload, hwcaps, ldconf, nss, nss-data, gconv, libgcc_s, dlopen-name, dlopen-known, data
-    requester: str | None  # the object whose load (or code) caused it
-    optional: bool = False
-
-
-@dataclass
-class LoadedObject:
-    path: str  # l_name: the path it was opened at
-    real: str
-    entry: Entry
-    info: ElfInfo
-    loader: "LoadedObject | None"  # l_loader: the object that caused it to be loaded
-    origin: str | None  # what $ORIGIN expands to for its own RPATH/RUNPATH
-    kind: str  # main, interp, needed, preload, dlopen
-    names: set[str] = field(default_factory=set)
-
-
-@dataclass
-class LoadTree:
-    """Everything one program start opens, as computed from the image's own files."""
-
-    root: str
-    description: str
-    libc: str | None
-    items: list[TreeItem] = field(default_factory=list)
-    objects: list[LoadedObject] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    rtld_referenced: bool = False  # some DT_NEEDED named the loader itself (glibc lists it then)
-
-    def loader_paths(self) -> list[str]:
-        """What `ld.so --list` prints: the initial load (glibc leaves the interpreter out when no
-        object names it, though the kernel still maps it for an executable)."""
-        return [i.path for i in self.items if i.category in LOADER_CATEGORIES
-                and (i.category != "interp" or self.rtld_referenced)]
 
 
 @dataclass
