@@ -202,3 +202,14 @@ def test_index_memory_is_proportional_to_file_count_not_size(tmp_path):
     tracemalloc.stop()
     assert len(result.rootfs) == 50_000 + 100 + 1
     assert peak < 100 * 1024 * 1024, f"indexing 50,000 files peaked at {peak / 1e6:.0f} MB"
+
+
+def test_names_decide_before_libmagic_but_never_over_magic_numbers(tmp_path, monkeypatch):
+    import slimmer.rootfs.filekind as filekind
+
+    fs = merged(tmp_path, make_layer([("doc/notes.txt", b"\x00\x01 not really text"), ("lib/fake.png", b"#!/bin/sh\n"),
+                                      ("share/icon.png", b"\x89PNG\r\n\x1a\n....")])).rootfs
+    monkeypatch.setattr(filekind, "_classify_with_libmagic", lambda head: pytest.fail("libmagic was asked"))
+    assert classify(fs, fs.get("/doc/notes.txt")) is FileKind.TEXT
+    assert classify(fs, fs.get("/lib/fake.png")) is FileKind.SCRIPT  # content beats the name
+    assert classify(fs, fs.get("/share/icon.png")) is FileKind.DATA

@@ -1,13 +1,17 @@
 """What a file holds, from its first bytes: the tracers dispatch on it, the audit sums by it.
 
-The common cases are told by their magic numbers directly (cheap and exact); libmagic
-(python-magic) decides the rest. Only the first `HEAD_BYTES` of a file are ever read.
+The common cases are told by their magic numbers directly (cheap and exact), then by a name
+whose suffix says what it is; libmagic (python-magic) decides the rest (it costs 0.15 to
+0.6 ms a file, most of an audit's time when it sees every file). Only the first `HEAD_BYTES`
+of a file are ever read.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 from functools import lru_cache
+
+import posixpath
 
 import magic
 
@@ -40,8 +44,22 @@ _ARCHIVE_MIME_HINTS = ("zip", "gzip", "x-xz", "bzip2", "zstd", "x-tar", "x-archi
                        "java-archive", "x-lzma", "x-lz4", "x-compress", "x-cpio", "x-debian-package")
 
 
-def classify_head(head: bytes) -> FileKind:
-    """Classify content from its first bytes."""
+# Suffixes that say what a file is once the magic numbers above have not matched.
+_KIND_BY_SUFFIX = {
+    **dict.fromkeys((".py", ".pyi", ".txt", ".md", ".rst", ".html", ".htm", ".css", ".js", ".mjs", ".cjs",
+                     ".ts", ".json", ".xml", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".h", ".hpp",
+                     ".c", ".cc", ".cpp", ".pl", ".pm", ".rb", ".sh", ".csv", ".sql", ".pem", ".crt",
+                     ".desktop", ".service", ".properties", ".map", ".svg", ".pod", ".tcl", ".el"), FileKind.TEXT),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".ico", ".mo", ".ttf", ".otf", ".woff", ".woff2",
+                     ".mgc", ".db", ".sqlite", ".wasm", ".node", ".cache"), FileKind.DATA),
+}
+
+
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r\f\v"
+
+
+def classify_head(head: bytes, name: str = "") -> FileKind:
+    """Classify content from its first bytes (and, when they do not tell, the file's name)."""
     if not head:
         return FileKind.EMPTY
     if head.startswith(b"\x7fELF"):
@@ -52,6 +70,13 @@ def classify_head(head: bytes) -> FileKind:
         return FileKind.PYTHON_BYTECODE  # CPython 3.x: 2-byte version magic, then "\r\n"
     if head.startswith(_ARCHIVE_MAGIC) or head[257:262] == b"ustar":
         return FileKind.ARCHIVE
+    if head.startswith(b"TZif"):
+        return FileKind.DATA  # compiled time zone
+    if not head.translate(None, _PRINTABLE_ASCII):
+        return FileKind.TEXT  # plain ASCII text, which is all libmagic would conclude too
+    by_name = _KIND_BY_SUFFIX.get(posixpath.splitext(name)[1].lower())
+    if by_name is not None:
+        return by_name
     return _classify_with_libmagic(head)
 
 
@@ -78,7 +103,7 @@ def classify(fs: RootFS, entry: Entry) -> FileKind:
         return FileKind.OTHER
     if entry.size == 0:
         return FileKind.EMPTY
-    return classify_head(fs.read(entry, HEAD_BYTES))
+    return classify_head(fs.read(entry, HEAD_BYTES), entry.path)
 
 
 def shebang(fs: RootFS, entry: Entry) -> list[str] | None:
