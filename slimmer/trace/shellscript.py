@@ -37,8 +37,10 @@ from .shell.fields import (
     product_or_dynamic,
     split_fields,
 )
-from .shell.parse import heredoc_backquotes, parse, split_glued_lines
+from .shell.functions import FunctionCalls
+from .shell.parse import parse, split_glued_lines
 from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
+from .shell.redirects import Redirects
 from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
 from .shell.values import (
     ASSIGNMENT,
@@ -110,7 +112,6 @@ def analyze_shell(
 # Internals
 
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
-_MAX_CALLS = 8  # distinct argument lists a function body is analysed with
 
 
 _RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
@@ -135,7 +136,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Analyzer(ControlFlow, Walker):
+class _Analyzer(FunctionCalls, Redirects, ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -181,12 +182,6 @@ class _Analyzer(ControlFlow, Walker):
         for root in roots:
             self._stmt(root)
 
-    def finish(self) -> None:
-        """Analyse functions no reachable call analysed: they may still run (traps, sourcing scripts)."""
-        for name in list(self.funcs.order):
-            if name not in self.funcs.calls:
-                self._call(name, None)
-
     def _report_errors(self, root: Node) -> None:
         stack = [root]
         while stack:
@@ -200,71 +195,7 @@ class _Analyzer(ControlFlow, Walker):
             elif n.has_error:
                 stack.extend(reversed(n.children))
 
-    def _collect_functions(self, root: Node) -> None:
-        stack = [root]
-        while stack:
-            n = stack.pop()
-            if n.type == "function_definition":
-                name_node = n.child_by_field_name("name")
-                if name_node is not None:
-                    name = self.text(name_node)
-                    if name not in self.funcs.defs:
-                        self.funcs.order.append(name)
-                    self.funcs.defs.setdefault(name, []).append((self, n))
-            stack.extend(reversed(n.children))
-
     # -- statements --------------------------------------------------------
-
-    def _redirected(self, node: Node) -> None:
-        body = node.child_by_field_name("body")
-        saved_stdin = self.stdin_script
-        for c in node.named_children:
-            if c.type == "heredoc_redirect":
-                text = self._static_heredoc(c)
-                if text is not None:
-                    self.stdin_script = text
-        if body is not None:
-            self._stmt(body)
-        self.stdin_script = saved_stdin
-        for c in node.named_children:
-            if c != body:
-                self._stmt(c)
-
-    def _static_heredoc(self, redir: Node) -> tuple[str, int, bool] | None:
-        for c in redir.named_children:
-            if c.type == "heredoc_body":
-                static = all(k.type == "heredoc_content" for k in c.named_children)
-                return self.text(c), self.line(c), static
-        return None
-
-    def _redirect(self, node: Node) -> None:
-        """Redirect targets are not needed files, but may hold substitutions."""
-        quoted = False
-        for c in node.named_children:
-            t = c.type
-            if t == "heredoc_start":
-                quoted = any(q in self.text(c) for q in "'\"\\")
-                continue
-            if t in ("heredoc_end", "file_descriptor", "heredoc_content"):
-                continue
-            if t == "heredoc_body":
-                if not quoted:
-                    self._heredoc_body(c)
-            elif t in STATEMENT_KINDS:
-                self._stmt(c)
-            else:
-                self._expand(c, False)
-
-    def _heredoc_body(self, body: Node) -> None:
-        """Substitutions in an unquoted here-document, backquoted commands included."""
-        self._generic(body)
-        for inner, at in heredoc_backquotes(self.src, body):
-            line = self.src.count(b"\n", 0, at) + 1 + self.line_offset
-            col = at - (self.src.rfind(b"\n", 0, at) + 1)
-            saved = self.state
-            self.state = saved.copy()
-            self._analyse_string(Field.static(inner, line, col=col), self.shell, same_state=True, what=None)
-            self.state = saved
 
     def _assign_stmt(self, node: Node) -> None:
         self._assign(node, True)
@@ -319,53 +250,6 @@ class _Analyzer(ControlFlow, Walker):
                 continue
             elif not funcs and VARIABLE_NAME.match(t):
                 self.state.set(t, {UNSET})
-
-    def _function_def(self, node: Node) -> None:
-        # bodies run where the function is called (see _call); redirects here
-        # apply at call time and hold no commands worth a separate walk
-        pass
-
-    def _call(self, name: str, args: list[Field] | None) -> None:
-        """Analyse a function's body with its arguments as $1..."""
-        funcs = self.funcs
-        if name in funcs.active:
-            return
-        if args is None:
-            pos: Positionals = None
-        else:
-            dollar0 = {p[0] if p else None for p in self.state.pos if p is not None}
-            zero = dollar0.pop() if len(dollar0) == 1 else None
-            pos = (zero, *(GlobStr(f.text) if f.glob and f.text is not None else f.text
-                           for f in args))
-        seen = funcs.calls.setdefault(name, set())
-        if pos in seen or len(seen) >= _MAX_CALLS:
-            return
-        seen.add(pos)
-        saved_pos = self.state.pos
-        self.state.pos = (pos,)
-        funcs.active.add(name)
-        try:
-            bodies = []
-            for owner, d in funcs.defs[name]:
-                body = d.child_by_field_name("body")
-                if body is not None:
-                    bodies.append(lambda o=owner, b=body: self._in_owner(o, b))
-            if len(bodies) == 1:
-                bodies[0]()
-            else:
-                self._branches(bodies, False)
-        finally:
-            funcs.active.discard(name)
-            self.state.pos = saved_pos
-
-    def _in_owner(self, owner: _Analyzer, node: Node) -> None:
-        """Walk a node of another text (a function defined in an eval'd string)."""
-        if owner is self:
-            self._stmt(node)
-            return
-        owner.state = self.state
-        owner._stmt(node)
-        self.state = owner.state
 
     # -- simple commands ---------------------------------------------------
 
