@@ -24,6 +24,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
 
+from .shell.assignments import Assignments
+from .shell.builtin_calls import BuiltinCalls
 from .shell.builtins import KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
 from .shell.control import ControlFlow
 from .shell.fields import (
@@ -44,7 +46,6 @@ from .shell.redirects import Redirects
 from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
 from .shell.values import (
     ASSIGNMENT,
-    MAX_VALUES,
     UNSET,
     VARIABLE_NAME,
     GlobStr,
@@ -54,7 +55,6 @@ from .shell.values import (
     State,
     Unset,
     Value,
-    append_value,
     uniq,
 )
 from .shell.walker import STATEMENT_KINDS, Walker
@@ -136,7 +136,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Analyzer(FunctionCalls, Redirects, ControlFlow, Walker):
+class _Analyzer(BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -196,60 +196,6 @@ class _Analyzer(FunctionCalls, Redirects, ControlFlow, Walker):
                 stack.extend(reversed(n.children))
 
     # -- statements --------------------------------------------------------
-
-    def _assign_stmt(self, node: Node) -> None:
-        self._assign(node, True)
-
-    def _assign(self, node: Node, apply: bool) -> None:
-        name_node = node.child_by_field_name("name")
-        value_node = node.child_by_field_name("value")
-        append = any(c.type == "+=" for c in node.children)
-        values: OSet = OSet()
-        if value_node is None:
-            values.add("")
-        elif value_node.type == "array":
-            lists = [self._fields(c) for c in value_node.named_children]
-            combos = product(lists, MAX_VALUES)
-            for combo in combos:
-                values.add(tuple(f.text for f in combo))
-        else:
-            for alt in self._expand(value_node, True):
-                values.add(join_value(alt))
-        if not apply or name_node is None:
-            return
-        if name_node.type != "variable_name":
-            # a[i]=x: element assignment; the array is no longer known
-            sub = name_node.child_by_field_name("name")
-            if sub is not None:
-                self.state.set(self.text(sub), {None})
-            return
-        name = self.text(name_node)
-        if append:
-            old = self.state.get(name)
-            new: OSet = OSet()
-            for o in old:
-                for v in values:
-                    new.add(append_value(o, v))
-            values = new
-        self.state.set(name, values)
-
-    def _declaration(self, node: Node) -> None:
-        for c in node.named_children:
-            if c.type == "variable_assignment":
-                self._assign(c, True)
-            elif c.type not in ("variable_name",):
-                self._expand(c, False)
-
-    def _unset(self, node: Node) -> None:
-        funcs = False
-        for c in node.named_children:
-            t = self.text(c)
-            if t == "-f":
-                funcs = True
-            elif t.startswith("-"):
-                continue
-            elif not funcs and VARIABLE_NAME.match(t):
-                self.state.set(t, {UNSET})
 
     # -- simple commands ---------------------------------------------------
 
@@ -331,162 +277,6 @@ class _Analyzer(FunctionCalls, Redirects, ControlFlow, Walker):
             return  # pieces of syntax that error recovery took for a command
         self.record(f, how)
         self._external(name.rsplit("/", 1)[-1], rest, f)
-
-    def _builtin(self, name: str, args: list[Field], how: str) -> None:
-        if name in (".", "source"):
-            if args and args[0].text == "--":
-                args = args[1:]
-            if args:
-                a = args[0]
-                if a.text is None:
-                    self.findings.warn(a.line, f"sourced file name built at run time: {a.src}")
-                elif a.text:
-                    self.record(a, "source")
-        elif name == "exec":
-            i = 0
-            while i < len(args) and args[i].text in ("-a", "-c", "-l", "-cl", "-lc", "--"):
-                if args[i].text == "--":
-                    i += 1
-                    break
-                i += 2 if args[i].text == "-a" else 1
-            self._run(args[i:], "exec", external_only=True)
-        elif name == "command":
-            i = 0
-            lookup = False
-            while i < len(args) and args[i].text and args[i].text.startswith("-") and len(args[i].text) > 1:
-                if args[i].text == "--":
-                    i += 1
-                    break
-                if "v" in args[i].text or "V" in args[i].text:
-                    lookup = True
-                i += 1
-            if lookup:
-                for a in args[i:]:
-                    self._lookup(a, "command -v")
-            else:
-                self._run(args[i:], how, bypass_functions=True)
-        elif name == "builtin":
-            if args and args[0].text in self.builtins:
-                self._builtin(args[0].text, args[1:], how)
-        elif name == "eval":
-            self._eval(args)
-        elif name == "type":
-            for a in args:
-                if a.text is None or not a.text.startswith("-"):
-                    self._lookup(a, "type")
-        elif name == "hash":
-            i = 0
-            while i < len(args) and args[i].text and args[i].text.startswith("-"):
-                if args[i].text in ("-p", "-d", "-t", "-l", "-r"):
-                    return  # these forms set, forget or print entries
-                i += 1
-            for a in args[i:]:
-                self._lookup(a, "hash")
-        elif name == "trap":
-            self._trap(args)
-        elif name == "set":
-            self._set_builtin(args)
-        elif name == "shift":
-            n = 1
-            if args and args[0].text is not None and args[0].text.isdigit():
-                n = int(args[0].text)
-            elif args:
-                self.state.pos = (None,)
-                return
-            self.state.pos = uniq(None if p is None else (p[:1] + p[1 + n:]) for p in self.state.pos)
-        elif name in ("read", "getopts", "mapfile", "readarray", "printf"):
-            self._builtin_sets_vars(name, args)
-        elif name in ("local", "export", "declare", "typeset", "readonly"):
-            for a in args:
-                m = ASSIGNMENT.match(a.text) if a.text is not None else None
-                if m:
-                    self.state.set(m.group(1), {m.group(3)})
-        elif name == "unset":
-            for a in args:
-                if a.text is not None and VARIABLE_NAME.match(a.text):
-                    self.state.set(a.text, {UNSET})
-
-    def _builtin_sets_vars(self, name: str, args: list[Field]) -> None:
-        """read/getopts/mapfile/printf -v leave run-time values in their variables."""
-        names: list[str] = []
-        if name == "printf":
-            for i, a in enumerate(args[:-1]):
-                if a.text == "-v" and args[i + 1].text:
-                    names.append(args[i + 1].text)
-        elif name == "getopts":
-            if len(args) >= 2 and args[1].text:
-                names.append(args[1].text)
-        else:
-            skip_next = False
-            opts_with_arg = {"-d", "-n", "-N", "-p", "-t", "-u", "-i", "-C", "-c", "-O", "-s"}
-            for a in args:
-                if skip_next:
-                    skip_next = False
-                    continue
-                if a.text is None:
-                    continue
-                if a.text.startswith("-"):
-                    skip_next = a.text in opts_with_arg  # `read -a NAME`: NAME is kept
-                    continue
-                names.append(a.text)
-            if not names and name == "read":
-                names.append("REPLY")
-            if not names:
-                names.append("MAPFILE")
-        for n in names:
-            if VARIABLE_NAME.match(n):
-                self.state.set(n, {None})
-
-    def _set_builtin(self, args: list[Field]) -> None:
-        i = 0
-        new_pos = False
-        while i < len(args):
-            t = args[i].text
-            if t is None:
-                self.state.pos = (None,)
-                return
-            if t == "--":
-                i += 1
-                new_pos = True
-                break
-            if t.startswith(("-", "+")) and len(t) > 1:
-                i += 2 if "o" in t[1:] else 1  # -o NAME, -eo NAME
-                continue
-            new_pos = True
-            break
-        if not new_pos:
-            return
-        rest = tuple(GlobStr(a.text) if a.glob and a.text is not None else a.text for a in args[i:])
-        self.state.pos = uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
-                               for p in self.state.pos)
-
-    def _trap(self, args: list[Field]) -> None:
-        if args and args[0].text == "--":
-            args = args[1:]
-        if len(args) < 2:
-            return  # trap -p, trap -l, trap SIG (reset)
-        a = args[0]
-        if a.text is not None and (a.text in ("", "-") or a.text.isdigit()):
-            return
-        self._analyse_string(a, self.shell, same_state=True, what=None)
-
-    def _eval(self, args: list[Field]) -> None:
-        if not args:
-            return
-        static = all(a.text is not None for a in args)
-        pieces: list[tuple[str | None, str]] = []
-        for k, a in enumerate(args):
-            if k:
-                pieces.append((" ", " "))
-            pieces.extend(a.pieces)
-        text = " ".join(a.text for a in args) if static else None  # type: ignore[misc]
-        srcs: list[str] = []
-        for a in args:
-            if not srcs or srcs[-1] != a.src:  # one word split in many fields
-                srcs.append(a.src)
-        src = " ".join(srcs)
-        joined = Field(text, tuple(pieces), False, src, args[0].line, args[0].col)
-        self._analyse_string(joined, self.shell, same_state=True, what="eval")
 
     def _lookup(self, a: Field, via: str) -> None:
         if a.text is None:
