@@ -26,38 +26,18 @@ from tree_sitter import Node
 
 from .shell.assignments import Assignments
 from .shell.builtin_calls import BuiltinCalls
-from .shell.builtins import KEYWORDS, SHELL_ALIASES, SHELLS, WRAPPERS, Wrapper
+from .shell.builtins import SHELL_ALIASES
+from .shell.commands import Commands
 from .shell.control import ControlFlow
-from .shell.fields import (
-    MAX_ALTS,
-    Alt,
-    Field,
-    collapse,
-    join_text,
-    join_value,
-    product,
-    product_or_dynamic,
-    split_fields,
-)
+from .shell.fields import Alt, Field, join_text, join_value, product_or_dynamic, split_fields
 from .shell.functions import FunctionCalls
-from .shell.parse import parse, split_glued_lines
+from .shell.parse import parse
+from .shell.programs import Programs
 from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
 from .shell.redirects import Redirects
 from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
-from .shell.values import (
-    ASSIGNMENT,
-    UNSET,
-    VARIABLE_NAME,
-    GlobStr,
-    OSet,
-    Partial,
-    Positionals,
-    State,
-    Unset,
-    Value,
-    uniq,
-)
-from .shell.walker import STATEMENT_KINDS, Walker
+from .shell.values import UNSET, VARIABLE_NAME, GlobStr, OSet, Partial, Positionals, State, Unset, Value, uniq
+from .shell.walker import Walker
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
@@ -114,7 +94,6 @@ def analyze_shell(
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
 
 
-_RECOVERY_JUNK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=|\s|^[^A-Za-z0-9_./~]")
 _LOOKUP_SUBST = re.compile(
     r"\s*(?:command\s+-v|which|type\s+-[pP])\s+['\"]?([A-Za-z0-9_./+-]+)['\"]?\s*(?:2>\s*/dev/null\s*)?\Z"
 )
@@ -136,7 +115,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Analyzer(BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
+class _Analyzer(Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -199,97 +178,6 @@ class _Analyzer(BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow
 
     # -- simple commands ---------------------------------------------------
 
-    def _command(self, node: Node) -> None:
-        words: list[Node] = []
-        for i, c in enumerate(node.children):
-            if not c.is_named:
-                continue
-            field = node.field_name_for_child(i)
-            t = c.type
-            if t == "variable_assignment":
-                self._assign(c, False)
-            elif field == "name":
-                inner = c.named_children
-                words.append(inner[0] if len(inner) == 1 else c)
-            elif field == "argument":
-                words.append(c)
-            elif t in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
-                self._redirect(c)
-            else:
-                self._stmt(c) if t in STATEMENT_KINDS else self._expand(c, False)
-        if not words:
-            return
-        for chunk in split_glued_lines(self.src, words):
-            self._simple_command(chunk)
-
-    def _simple_command(self, words: list[Node]) -> None:
-        lists = [self._fields(w) for w in words]
-        total = 1
-        for alts in lists:
-            total *= len(alts)
-        k = len(lists) - 1
-        while total > MAX_ALTS and k >= 0:
-            # too many combinations: give up on the values of the last words
-            # first (they are arguments more often than command names)
-            if len(lists[k]) > 1:
-                total //= len(lists[k])
-                lists[k] = collapse(lists[k], self.text(words[k]), self.line(words[k]))
-            k -= 1
-        combos = product(lists)
-        for argv in combos:
-            self._run(argv, "run")
-
-    def _run(self, argv: list[Field], how: str, external_only: bool = False,
-             bypass_functions: bool = False) -> None:
-        """Handle one command line after expansion: record it or look inside it."""
-        if not argv:
-            return
-        f = argv[0]
-        if f.text is None:
-            self.findings.warn(f.line, f"command name built at run time: {f.src}")
-            return
-        name = f.text
-        if not name:
-            return
-        rest = argv[1:]
-        if not external_only:
-            if name == "time" and self.shell == "bash":
-                while rest and rest[0].text in ("-p", "--"):
-                    rest = rest[1:]
-                self._run(rest, how)
-                return
-            if name in KEYWORDS:
-                if name == "!" or (name == "coproc" and self.shell == "bash"):
-                    self._run(rest, how)
-                    return
-                if self.in_error or name != "time":
-                    return
-            if not bypass_functions:
-                if name in self.funcs.defs:
-                    self._call(name, rest)
-                    return
-                if name in self.extra_functions:
-                    return
-            if name in self.builtins or name == "source":
-                self._builtin(name, rest, how)
-                return
-        if self.in_error and (name in KEYWORDS or _RECOVERY_JUNK.search(name)):
-            return  # pieces of syntax that error recovery took for a command
-        self.record(f, how)
-        self._external(name.rsplit("/", 1)[-1], rest, f)
-
-    def _lookup(self, a: Field, via: str) -> None:
-        if a.text is None:
-            self.findings.warn(a.line, f"name looked up with {via} built at run time: {a.src}")
-            return
-        name = a.text
-        if not name or name.startswith("-"):
-            return
-        if via != "which" and (name in self.builtins or name in KEYWORDS or name in self.funcs.defs
-                               or name in self.extra_functions):
-            return
-        self.record(a, "lookup")
-
     def _analyse_string(self, a: Field, shell: str, same_state: bool, what: str | None,
                 pos: tuple | None = None) -> None:
         """Analyse shell code held in a string (eval, sh -c, trap, su -c)."""
@@ -319,158 +207,6 @@ class _Analyzer(BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow
             sub.finish()
 
     # -- external programs that run other programs -------------------------
-
-    def _external(self, base: str, args: list[Field], prog: Field) -> None:
-        line = prog.line
-        if base in SHELLS:
-            self._shell_program(base, args, line)
-        elif base == "busybox":
-            if args and args[0].text in SHELLS:
-                self._shell_program("busybox", args[1:], line)
-        elif base == "find":
-            self._find(args)
-        elif base == "start-stop-daemon":
-            self._start_stop_daemon(args)
-        elif base == "which":
-            for a in args:
-                if a.text is None or not a.text.startswith("-"):
-                    self._lookup(a, "which")
-        else:
-            spec = WRAPPERS.get(base)
-            if spec is not None:
-                self._wrapper(base, spec, args, prog)
-
-    def _wrapper(self, base: str, spec: Wrapper, args: list[Field], prog: Field) -> None:
-        if spec.c_opts:
-            for i, a in enumerate(args):
-                t = a.text or ""
-                if t in spec.c_opts and i + 1 < len(args):
-                    self._analyse_string(args[i + 1], "dash" if self.shell != "busybox" else "busybox",
-                                 same_state=False, what=f"{base} -c")
-                    return
-                if t.startswith("--") and t.split("=", 1)[0] in spec.c_opts and "=" in t:
-                    f = Field.static(t.split("=", 1)[1], a.line, a.src, a.col)
-                    self._analyse_string(f, "dash", same_state=False, what=f"{base} -c")
-                    return
-        i = 0
-        n = len(args)
-        positional = spec.positional
-        seen_opts: set[str] = set()
-        in_opts = True
-        while i < n:
-            a = args[i]
-            t = a.text
-            if t is None:
-                if positional:  # gosu "$USER" cmd
-                    positional -= 1
-                    i += 1
-                    continue
-                if spec.positional or not in_opts or not spec.arg_opts:
-                    break  # it is the command, and dynamic: _run warns
-                self.findings.warn(a.line, f"cannot tell which argument of {base} is the command: {a.src}")
-                return
-            if in_opts and t == "--":
-                in_opts = False
-                i += 1
-                continue
-            if in_opts and t.startswith("-") and len(t) > 1:
-                opt = t.split("=", 1)[0] if t.startswith("--") else t[:2]
-                seen_opts.add(opt)
-                if opt in spec.stop_opts:
-                    return
-                if opt in spec.arg_opts and t == opt:
-                    i += 2
-                else:
-                    i += 1
-                continue
-            if spec.assignments and ASSIGNMENT.match(t):
-                i += 1
-                continue
-            if positional:
-                positional -= 1
-                i += 1
-                continue
-            break
-        if spec.needs_opt and not (seen_opts & spec.needs_opt):
-            return
-        inner = args[i:]
-        if not inner and spec.default:
-            inner = [Field.static(d, prog.line, col=prog.col) for d in spec.default]
-        self._run(inner, "run", external_only=True)
-
-    def _shell_program(self, base: str, args: list[Field], line: int) -> None:
-        """sh -c 'code' / bash script.sh / sh <<EOF."""
-        if base == "busybox" or (base in ("sh", "ash") and self.shell == "busybox"):
-            inner_shell = "busybox"
-        else:
-            inner_shell = SHELL_ALIASES.get(base, "bash")
-        i = 0
-        has_c = False
-        reads_stdin = False
-        while i < len(args):
-            t = args[i].text
-            if t is None:
-                break
-            if t == "--":
-                i += 1
-                break
-            if t in ("--rcfile", "--init-file"):
-                i += 2
-                continue
-            if len(t) > 1 and t[0] in "-+":
-                if t.startswith("--"):
-                    i += 1
-                    continue
-                if t[0] == "-" and "c" in t[1:]:
-                    has_c = True
-                if "s" in t[1:]:
-                    reads_stdin = True
-                i += 2 if ("o" in t[1:] or "O" in t[1:]) else 1  # -o NAME, -eo NAME
-                continue
-            break
-        operands = args[i:]
-        if has_c:
-            if not operands:
-                return
-            rest = operands[1:]
-            pos = (tuple(a.text for a in rest) if rest else (base,),)
-            self._analyse_string(operands[0], inner_shell, same_state=False, what=f"{base} -c", pos=pos)
-        elif operands and not reads_stdin:
-            a = operands[0]
-            if a.text is None:
-                self.findings.warn(a.line, f"script given to {base} built at run time: {a.src}")
-            elif a.text:
-                self.record(a, "script")
-        elif self.stdin_script is not None:
-            text, hline, static = self.stdin_script
-            if not static:
-                self.findings.warn(hline, f"here-document run by {base} has expansions; analysed as written")
-            f = Field.static(text, hline, text[:40])
-            self._analyse_string(f, inner_shell, same_state=False, what=None)
-        else:
-            self.findings.warn(line, f"{base} reads its commands from standard input; not analysed")
-
-    def _find(self, args: list[Field]) -> None:
-        i = 0
-        while i < len(args):
-            if args[i].text in ("-exec", "-execdir", "-ok", "-okdir"):
-                j = i + 1
-                while j < len(args) and args[j].text not in (";", "+"):
-                    j += 1
-                self._run(args[i + 1:j], "run", external_only=True)
-                i = j
-            i += 1
-
-    def _start_stop_daemon(self, args: list[Field]) -> None:
-        if not any(a.text in ("--start", "-S") for a in args):
-            return
-        for i, a in enumerate(args):
-            t = a.text or ""
-            if t in ("--exec", "-x", "--startas", "-a") and i + 1 < len(args):
-                self._run([args[i + 1]], "run", external_only=True)
-            elif t.startswith(("--exec=", "--startas=")):
-                v = t.split("=", 1)[1]
-                self._run([Field.static(v, a.line, a.src, a.col)], "run", external_only=True)
 
     # -- words -------------------------------------------------------------
 
