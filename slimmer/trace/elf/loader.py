@@ -33,6 +33,7 @@ from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf import extras
 from slimmer.trace.elf.arch import Arch, Rules, arch_for
+from slimmer.trace.elf.gconv import GconvFiles
 from slimmer.trace.elf.ldcache import LdCache, LdCacheError, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, ElfInfo, library_names, parse_elf, read_strings
@@ -75,7 +76,7 @@ class ImageLoader:
         self.env = dict(env or {})
         self._warn = warn or (lambda path, msg: None)
         self.cwd = cwd
-        self.gconv = gconv
+        self.gconv = GconvFiles(self, gconv)
         self.dlopen_names = dlopen_names
         self.known_dlopen = known_dlopen
         self._infos: dict[tuple[int, int], ElfInfo | ElfError] = {}
@@ -86,7 +87,6 @@ class ImageLoader:
         self._ldcache: LdCache | None | bool = False  # False: not read yet
         self._ldconf: list[str] | None = None
         self._nsswitch: dict[str, tuple[str, ...]] | None = None
-        self._gconv_items: dict[tuple, object] = {}
         self._dlopen_strings: dict[tuple[int, int], list[str]] = {}
         self._warned: set[tuple[str | None, str]] = set()
 
@@ -263,114 +263,6 @@ class ImageLoader:
                     hit.append(s)
             self._dlopen_strings[key] = hit
         return hit
-
-    # -- gconv --
-
-    def gconv_items(self, rules: Rules, libc: LoadedObject | None,
-                    importers: list[tuple["LoadedObject", list[str]]]) -> list[TreeItem]:
-        """gconv configuration of the image, and the modules iconv_open may load for these
-        importers: policy "all" keeps every module the configuration names; "auto" keeps those
-        of the charsets named in the importers' read-only data and of the locale the image's
-        Env selects, or every module when an importer takes its charsets from its input
-        (extras.GCONV_ANY_CHARSET); "config" only the configuration."""
-        dirs: list[str] = []
-        for d in self.env.get("GCONV_PATH", "").split(":"):
-            if d.startswith("/"):
-                dirs.append(d)
-        libc_dir = posixpath.dirname(libc.real) if libc is not None else f"/usr/lib/{rules.arch.triplet}"
-        for pattern in extras.GCONV_DIR_CANDIDATES:
-            d = pattern.format(libc_dir=libc_dir, triplet=rules.arch.triplet)
-            real, entry = self.resolve(d)
-            if entry is not None and entry.is_dir and real not in [self.resolve(x)[0] for x in dirs]:
-                dirs.append(d)
-                break  # glibc has one compiled-in GCONV_DIR
-        first = importers[0][0].path
-        items: list[TreeItem] = []
-        modules: list[tuple[str, extras.GconvModule]] = []  # (directory, module)
-        aliases: dict[str, str] = {}
-        for d in dirs:
-            key = ("config", d)
-            if key not in self._gconv_items:
-                self._gconv_items[key] = self._gconv_config(d)
-            configs, config = self._gconv_items[key]  # type: ignore[misc]
-            for c in configs:
-                items.append(TreeItem(c, f"gconv configuration: {first} imports iconv_open", "gconv", first,
-                                      optional=True))
-            modules += [(d, m) for m in config.modules]
-            for k, v in config.aliases.items():
-                aliases.setdefault(k, v)
-        if self.gconv == "config" or not modules:
-            return items
-        wanted: dict[str, str] = {}  # canonical charset -> why
-        everything = None
-        if self.gconv == "all":
-            everything = "the configuration names it (gconv='all')"
-        else:
-            for obj, _names in importers:
-                label = obj.info.soname or posixpath.basename(obj.path)
-                if any(fnmatch.fnmatchcase(label, p) for p in extras.GCONV_ANY_CHARSET):
-                    everything = f"{obj.path} converts charsets named by its input"
-                    break
-            if everything is None:
-                known = {m.source for _d, m in modules} | {m.target for _d, m in modules} | set(aliases)
-                for obj, _names in importers:
-                    for name in self.charset_strings(obj.entry, obj.info, frozenset(known)):
-                        wanted.setdefault(aliases.get(name, name), f"charset {name!r} named in {obj.path}")
-                for charset, var in extras.locale_charsets(self.env):
-                    name = extras.charset_key(charset)
-                    wanted.setdefault(aliases.get(name, name), f"locale charset {charset} of {var} in the image Env")
-        seen: set[str] = set()
-        for d, m in modules:
-            path = m.file if m.file.startswith("/") else posixpath.join(d, m.file)
-            if path in seen:
-                continue
-            why = everything or wanted.get(m.source) or wanted.get(m.target)
-            if why:
-                seen.add(path)
-                items.append(TreeItem(path, f"gconv module for {m.source} -> {m.target}: {why} "
-                                            f"({first} imports iconv_open)", "gconv", first, optional=True))
-        return items
-
-    def _gconv_config(self, d: str) -> tuple[list[str], extras.GconvConfig]:
-        configs = [posixpath.join(d, c) for c in extras.GCONV_CONFIGS]
-        configs += self.fs.glob(posixpath.join(d, extras.GCONV_CONF_DIR, "*.conf"))
-        present: list[str] = []
-        merged = extras.GconvConfig([], {})
-        for c in configs:
-            text = self.read_text(c)
-            if text is None:
-                continue
-            present.append(c)
-            if not c.endswith(".cache"):
-                config = extras.parse_gconv_config(text)
-                merged.modules += config.modules
-                for k, v in config.aliases.items():
-                    merged.aliases.setdefault(k, v)
-        return present, merged
-
-    def charset_strings(self, entry: Entry, info: ElfInfo, known: frozenset[str]) -> list[str]:
-        """Charset names of the gconv configuration that are whole strings of the object's
-        read-only data (how `iconv_open("EUC-JP", ...)` is seen)."""
-        key = ("charsets", entry.content_key, len(known))
-        hit = self._gconv_items.get(key)
-        if hit is None:
-            found: list[str] = []
-            for off, size in info.ro_ranges:
-                data = self.fs.read(entry, min(size, 64 << 20), off)
-                for s in data.split(b"\0"):
-                    if 2 <= len(s) <= 40:
-                        name = extras.charset_key(s.decode("latin-1"))
-                        if name in known and name not in found and name not in _BUILTIN_CHARSETS:
-                            found.append(name)
-            hit = self._gconv_items[key] = found  # type: ignore[assignment]
-        return hit  # type: ignore[return-value]
-
-
-# charsets glibc converts without a module (iconv/gconv_builtin.h): no file needed for them
-_BUILTIN_CHARSETS = frozenset({"INTERNAL", "ISO-10646/UCS4", "UCS-4", "UCS-4BE", "UCS-4LE", "ISO-10646/UTF8",
-                               "UTF-8", "UTF8", "ISO-10646/UCS2", "UCS-2", "UCS-2BE", "UCS-2LE", "UNICODEBIG",
-                               "UNICODELITTLE", "ANSI_X3.4-1968", "ASCII", "US-ASCII", "UTF-16", "UTF-16LE",
-                               "UTF-16BE", "UTF-32", "UTF-32LE", "UTF-32BE", "WCHAR_T"})
 
 
 def _read_system_dirs(loader: ImageLoader, entry: Entry) -> tuple[str, ...]:
@@ -775,8 +667,8 @@ class Process:
         # iconv
         if glibc:
             users = self._importers(extras.ICONV_FUNCTIONS)
-            if users and self.ld.gconv != "none":
-                self.tree.items.extend(self.ld.gconv_items(self.rules, libc, users))
+            if users and self.ld.gconv.policy != "none":
+                self.tree.items.extend(self.ld.gconv.items(self.rules, libc, users))
         # literal names given to dlopen
         if self.ld.dlopen_names:
             for obj, names in self._importers(extras.DLOPEN_FUNCTIONS):
