@@ -19,7 +19,6 @@ functions never called.
 from __future__ import annotations
 
 import fnmatch
-import re
 from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
@@ -29,15 +28,16 @@ from .shell.builtin_calls import BuiltinCalls
 from .shell.builtins import SHELL_ALIASES
 from .shell.commands import Commands
 from .shell.control import ControlFlow
-from .shell.fields import Alt, Field, join_text, join_value, product_or_dynamic, split_fields
+from .shell.fields import Alt, Field, join_text, join_value, product_or_dynamic
 from .shell.functions import FunctionCalls
 from .shell.parse import parse
 from .shell.programs import Programs
-from .shell.quoting import has_glob, unescape_ansi, unescape_dquoted, unescape_unquoted
+from .shell.quoting import has_glob, unescape_unquoted
 from .shell.redirects import Redirects
 from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
 from .shell.values import UNSET, VARIABLE_NAME, GlobStr, OSet, Partial, Positionals, State, Unset, Value, uniq
 from .shell.walker import Walker
+from .shell.words import Words
 
 __all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
 
@@ -94,11 +94,6 @@ def analyze_shell(
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
 
 
-_LOOKUP_SUBST = re.compile(
-    r"\s*(?:command\s+-v|which|type\s+-[pP])\s+['\"]?([A-Za-z0-9_./+-]+)['\"]?\s*(?:2>\s*/dev/null\s*)?\Z"
-)
-
-
 def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     """${v#p} ${v##p} ${v%p} ${v%%p} on a known value."""
     n = len(value)
@@ -115,7 +110,7 @@ def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
     return value
 
 
-class _Analyzer(Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
+class _Analyzer(Words, Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -209,110 +204,6 @@ class _Analyzer(Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Re
     # -- external programs that run other programs -------------------------
 
     # -- words -------------------------------------------------------------
-
-    def _fields(self, node: Node) -> list[list[Field]]:
-        """Possible field lists a word expands to (after splitting)."""
-        src = self.text(node)
-        line = self.line(node)
-        col = self.col(node)
-        res: list[list[Field]] = []
-        seen: set[tuple] = set()
-        for alt in self._expand(node, False):
-            fields = split_fields(alt, src, line, col)
-            key = tuple((f.text, f.pieces) for f in fields)
-            if key not in seen:
-                seen.add(key)
-                res.append(fields)
-        return res
-
-    def _expand(self, node: Node, dq: bool) -> list[Alt]:
-        """Possible segment lists for a word; runs substitutions it meets."""
-        t = node.type
-        if t == "word":
-            raw = self.text(node)
-            text, glob = unescape_unquoted(raw)
-            if text.startswith("~"):
-                return self._tilde(text, glob, raw)
-            return [[(text, False, glob, raw)]]
-        if t in ("number", "extglob_pattern", "regex", "test_operator", "brace_expression",
-                 "special_variable_name", "variable_name", "heredoc_content", "string_content"):
-            raw = self.text(node)
-            return [[(raw, False, False, raw)]]
-        if t == "raw_string":
-            raw = self.text(node)
-            return [[(raw[1:-1], False, False, raw)]]
-        if t == "ansi_c_string":
-            raw = self.text(node)
-            return [[(unescape_ansi(raw[2:-1]), False, False, raw)]]
-        if t in ("string", "translated_string"):
-            return self._expand_string(node)
-        if t == "concatenation":
-            lists = [self._expand(c, dq) for c in node.named_children]
-            return product_or_dynamic(lists, not dq, self.text(node))
-        if t == "simple_expansion":
-            return self._simple_expansion(node, dq)
-        if t == "expansion":
-            return self._expansion(node, dq)
-        if t == "command_substitution":
-            return self._command_substitution(node, dq)
-        if t == "process_substitution":
-            saved = self.state
-            self.state = saved.copy()
-            self._seq(node)
-            self.state = saved
-            return [[(None, False, False, self.text(node))]]
-        if t in ("arithmetic_expansion",):
-            self._generic(node)
-            return [[(None, not dq, False, self.text(node))]]
-        # anything else: look for substitutions, keep the text as written
-        self._generic(node)
-        raw = self.text(node)
-        return [[(raw, False, False, raw)]]
-
-    def _tilde(self, text: str, glob: bool, raw: str) -> list[Alt]:
-        user, sep, rest = text[1:].partition("/")
-        if user:
-            return [[(None, False, False, raw)]]
-        alts = []
-        for home in self.state.get("HOME"):
-            h = home if isinstance(home, str) else None
-            if h is None:
-                alts.append([(None, False, False, raw)])
-            else:
-                alts.append([(h + sep + rest, False, glob, raw)])
-        return alts
-
-    def _expand_string(self, node: Node) -> list[Alt]:
-        raw = self.text(node)
-        kids = node.named_children
-        only_at = len(kids) == 1 and self._is_all_elements(kids[0])
-        lists: list[list[Alt]] = [] if only_at else [[[("", False, False, raw)]]]
-        start = node.start_byte + (2 if raw.startswith('$"') else 1)
-        end = node.end_byte - 1
-        pos = start
-        for c in kids:
-            if c.start_byte > pos:
-                gap = self.src[pos:c.start_byte].decode("utf-8", "surrogateescape")
-                lists.append([[(unescape_dquoted(gap), False, False, gap)]])
-            if c.type == "string_content":
-                s = self.text(c)
-                lists.append([[(unescape_dquoted(s), False, False, s)]])
-            else:
-                lists.append(self._expand(c, True))
-            pos = c.end_byte
-        if end > pos:
-            gap = self.src[pos:end].decode("utf-8", "surrogateescape")
-            lists.append([[(unescape_dquoted(gap), False, False, gap)]])
-        return product_or_dynamic(lists, False, raw)
-
-    def _is_all_elements(self, node: Node) -> bool:
-        """"$@" / "${a[@]}": quoted, yet may expand to no field at all."""
-        if node.type == "simple_expansion":
-            return self.text(node) == "$@"
-        if node.type == "expansion":
-            t = self.text(node)
-            return t == "${@}" or bool(re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\[@\]\}", t))
-        return False
 
     def _var_values(self, name: str) -> tuple:
         """Possible values of $name; positional parameters come from argv."""
@@ -595,26 +486,5 @@ class _Analyzer(Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Re
                 return None
             parts.append(s)
         return "".join(parts)
-
-    def _command_substitution(self, node: Node, dq: bool) -> list[Alt]:
-        saved = self.state
-        self.state = saved.copy()
-        for c in node.named_children:
-            self._stmt(c)
-        self.state = saved
-        raw = self.text(node)
-        inner = raw[2:-1] if raw.startswith("$(") else raw[1:-1]
-        names = []
-        for part in inner.split("||"):
-            m = _LOOKUP_SUBST.match(part)
-            if not m:
-                names = []
-                break
-            names.append(m.group(1))
-        if names:
-            # $(command -v X): the value is wherever X resolves; running it
-            # runs X, so carry the name itself
-            return [[(n, not dq, False, raw)] for n in names]
-        return [[(None, not dq, False, raw)]]
 
 

@@ -110,6 +110,11 @@ def join_value(alt: Alt) -> Value:
     return Partial(segs)
 
 
+def dynamic_word(raw: str, split: bool) -> list[Alt]:
+    """A word whose text is known only at run time, as its one alternative."""
+    return [[(None, split, False, raw)]]
+
+
 def product(lists: list[list[list]], cap: int = MAX_ALTS) -> list[list]:
     """All combinations of alternatives, at most `cap` (an over-approximation anyway)."""
     res: list[list] = [[]]
@@ -132,7 +137,7 @@ def product_or_dynamic(lists: list[list[Alt]], split: bool, raw: str) -> list[Al
     for alts in lists:
         total *= len(alts)
     if total > MAX_ALTS:
-        return [[(None, split, False, raw)]]
+        return dynamic_word(raw, split)
     return product(lists)
 
 
