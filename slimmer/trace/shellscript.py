@@ -18,7 +18,6 @@ functions never called.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
@@ -28,14 +27,14 @@ from .shell.builtin_calls import BuiltinCalls
 from .shell.builtins import SHELL_ALIASES
 from .shell.commands import Commands
 from .shell.control import ControlFlow
-from .shell.fields import Alt, Field, join_text, join_value, product_or_dynamic
+from .shell.fields import Field
 from .shell.functions import FunctionCalls
+from .shell.parameters import Parameters
 from .shell.parse import parse
 from .shell.programs import Programs
-from .shell.quoting import has_glob, unescape_unquoted
 from .shell.redirects import Redirects
 from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
-from .shell.values import UNSET, VARIABLE_NAME, GlobStr, OSet, Partial, Positionals, State, Unset, Value, uniq
+from .shell.values import Positionals, State
 from .shell.walker import Walker
 from .shell.words import Words
 
@@ -94,23 +93,7 @@ def analyze_shell(
 _MAX_DEPTH = 8  # nesting of eval / sh -c strings
 
 
-def _shell_pattern_strip(value: str, pattern: str, op: str) -> str:
-    """${v#p} ${v##p} ${v%p} ${v%%p} on a known value."""
-    n = len(value)
-    if op in ("#", "##"):
-        rng = range(n + 1) if op == "#" else range(n, -1, -1)
-        for i in rng:
-            if fnmatch.fnmatchcase(value[:i], pattern):
-                return value[i:]
-    else:
-        rng = range(n, -1, -1) if op == "%" else range(n + 1)
-        for i in rng:
-            if fnmatch.fnmatchcase(value[i:], pattern):
-                return value[:i]
-    return value
-
-
-class _Analyzer(Words, Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
+class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -204,287 +187,5 @@ class _Analyzer(Words, Programs, Commands, BuiltinCalls, Assignments, FunctionCa
     # -- external programs that run other programs -------------------------
 
     # -- words -------------------------------------------------------------
-
-    def _var_values(self, name: str) -> tuple:
-        """Possible values of $name; positional parameters come from argv."""
-        if name.isdigit():
-            k = int(name)
-            vals: OSet = OSet()
-            for p in self.state.pos:
-                if p is None:
-                    vals.add(None)
-                elif k < len(p):
-                    vals.add(p[k])
-                else:
-                    vals.add(UNSET)
-            return uniq(vals)
-        if name in ("@", "*"):
-            return uniq(None if p is None else tuple(p[1:]) for p in self.state.pos)
-        if name == "#":
-            return uniq(None if p is None else str(len(p) - 1) for p in self.state.pos)
-        if name in ("?", "$", "!", "-", "_"):
-            return (None,)
-        if name == "BASH_SOURCE" and name not in self.state.vars:
-            return self._var_values("0")
-        return self.state.get(name)
-
-    def _simple_expansion(self, node: Node, dq: bool) -> list[Alt]:
-        raw = self.text(node)
-        name = raw[1:]
-        if not (VARIABLE_NAME.match(name) or name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")):
-            return [[(raw, False, False, raw)]]
-        return self._values_to_alts(self._var_values(name), dq, raw, all_elements=name == "@",
-                                    star=name == "*", unset_dynamic=bool(VARIABLE_NAME.match(name)))
-
-    def _values_to_alts(self, values: Iterable[Value], dq: bool, raw: str,
-                        all_elements: bool = False, star: bool = False,
-                        unset_dynamic: bool = False) -> list[Alt]:
-        """Segments for a variable's possible values.
-
-        A named variable that is neither in env nor assigned counts as dynamic
-        (the container's runtime may set it); an absent positional is empty.
-        """
-        alts: list[Alt] = []
-        split = not dq
-        for v in values:
-            if v is None or (unset_dynamic and isinstance(v, Unset)):
-                alts.append([(None, split, False, raw)])
-            elif isinstance(v, Unset):
-                alts.append([])
-            elif isinstance(v, Partial):
-                alts.append([(t, split, g, r if t is None else raw) for t, g, r in v.segs])
-            elif isinstance(v, tuple):
-                if all_elements:
-                    alt: Alt = []
-                    for k, e in enumerate(v):
-                        if k:
-                            alt.append(None)  # field break
-                        alt.append((e, split, False, raw))
-                    alts.append(alt)
-                elif star:
-                    if any(e is None for e in v):
-                        alts.append([(None, split, False, raw)])
-                    else:
-                        alts.append([(" ".join(v), split, False, raw)])
-                else:
-                    first = v[0] if v else ""
-                    alts.append([(first, split, False, raw)] if first != "" or dq else [])
-            else:
-                alts.append([(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
-        return alts or [[(None, split, False, raw)]]
-
-    def _expansion(self, node: Node, dq: bool) -> list[Alt]:
-        """${...}: defaults, assignments, pattern removal, arrays."""
-        raw = self.text(node)
-        kids = [c for c in node.children if c.type not in ("${", "}")]
-        prefix = None
-        name_node = None
-        idx = 0
-        while idx < len(kids):
-            c = kids[idx]
-            if c.type in ("variable_name", "special_variable_name", "subscript"):
-                name_node = c
-                idx += 1
-                break
-            if c.type in ("#", "!", "=") and name_node is None:
-                prefix = c.type
-                idx += 1
-                continue
-            break
-        if name_node is None:
-            self._generic(node)
-            return [[(None, not dq, False, raw)]]
-        rest = kids[idx:]
-        op = rest[0].type if rest and not rest[0].is_named else None
-        operand_nodes = rest[1:] if op is not None else rest
-        # the variable's values
-        all_elements = star = False
-        unset_dynamic = True
-        if name_node.type == "subscript":
-            vname = self.text(name_node.child_by_field_name("name") or name_node)
-            index = name_node.child_by_field_name("index")
-            itext = self.text(index) if index is not None else ""
-            base = self.state.get(vname)
-            if itext in ("@", "*"):
-                all_elements = itext == "@"
-                star = itext == "*"
-                values: OSet = OSet()
-                for v in base:
-                    if isinstance(v, Unset):
-                        values.add(None)  # an array nobody set: the runtime may
-                    elif isinstance(v, tuple) or v is None:
-                        values.add(v)
-                    else:
-                        values.add((v if isinstance(v, str) else None,))
-            elif itext.isdigit():
-                k = int(itext)
-                values = OSet()
-                for v in base:
-                    if isinstance(v, tuple):
-                        values.add(v[k] if k < len(v) else UNSET)
-                    else:
-                        values.add(v if k == 0 else UNSET)
-            else:
-                if index is not None:
-                    self._expand(index, True)
-                values = OSet((None,))
-        else:
-            vname = self.text(name_node)
-            values = OSet(self._var_values(vname))
-            all_elements = vname == "@"
-            star = vname == "*"
-            unset_dynamic = bool(VARIABLE_NAME.match(vname))
-        gone: Value = None if unset_dynamic else ""  # what ops make of an unset variable
-        if prefix == "#":
-            lengths = {str(len(v)) if isinstance(v, str) else None for v in values}
-            return self._values_to_alts(lengths, dq, raw)
-        if prefix == "!":
-            if op is None and name_node.type == "variable_name":
-                target: OSet = OSet()
-                for v in values:
-                    if isinstance(v, str) and VARIABLE_NAME.match(v):
-                        target.update(self.state.get(v))
-                    else:
-                        target.add(None)
-                return self._values_to_alts(target, dq, raw)
-            return [[(None, not dq, False, raw)]]
-        if op is None:
-            return self._values_to_alts(values, dq, raw, all_elements=all_elements, star=star,
-                                        unset_dynamic=unset_dynamic)
-        if op in (":-", "-", ":=", "=", ":+", "+", ":?", "?"):
-            operand = self._operand(operand_nodes, dq, node)
-            colon = op.startswith(":")
-
-            def empty(v: Value) -> bool:
-                return isinstance(v, Unset) or (colon and (v == "" or v == ()))
-
-            result: list[Alt] = []
-            keep: OSet = OSet()
-            use_operand = False
-            for v in values:
-                if op.endswith("+"):
-                    if v is None:
-                        keep.add(None)
-                        use_operand = True
-                    elif empty(v):
-                        keep.add(UNSET)
-                    else:
-                        use_operand = True
-                elif empty(v):
-                    if not op.endswith("?"):
-                        use_operand = True
-                else:
-                    keep.add(v)
-                    if v is None:
-                        use_operand = True
-            if keep:
-                result.extend(self._values_to_alts(keep, dq, raw, all_elements=all_elements, star=star))
-            if use_operand:
-                result.extend(operand)
-            if op.endswith("=") and name_node.type == "variable_name" and use_operand:
-                assigned = list(keep) + [join_value(a) for a in operand]
-                self.state.set(self.text(name_node), assigned)
-            return result or [[]]
-        if op in ("#", "##", "%", "%%"):
-            pattern = self._static_text(operand_nodes)
-            if pattern is None:
-                return [[(None, not dq, False, raw)]]
-            out: OSet = OSet()
-            for v in values:
-                if isinstance(v, str):
-                    out.add(_shell_pattern_strip(v, pattern, op))
-                else:
-                    out.add(gone if isinstance(v, Unset) else None)
-            return self._values_to_alts(out, dq, raw)
-        if op in ("/", "//", "/#", "/%"):
-            parts = [c for c in operand_nodes if c.is_named]
-            pat = self._static_text(parts[:1]) if parts else None
-            rep = self._static_text(parts[1:]) if len(parts) > 1 else ""
-            if pat is None or rep is None or has_glob(pat) or op in ("/#", "/%"):
-                return [[(None, not dq, False, raw)]]
-            out = OSet()
-            for v in values:
-                if isinstance(v, str):
-                    out.add(v.replace(pat, rep) if op == "//" else v.replace(pat, rep, 1))
-                else:
-                    out.add(gone if isinstance(v, Unset) else None)
-            return self._values_to_alts(out, dq, raw)
-        if op == ":":
-            nums = [self._static_text([c]) for c in operand_nodes if c.is_named]
-            try:
-                off = int(nums[0]) if nums and nums[0] is not None else None
-                ln = int(nums[1]) if len(nums) > 1 and nums[1] is not None else None
-            except ValueError:
-                off = None
-                ln = None
-            if off is None or off < 0 or (ln is not None and ln < 0):
-                for c in operand_nodes:
-                    if c.is_named:
-                        self._expand(c, True)
-                return [[(None, not dq, False, raw)]]
-            out = OSet()
-            for v in values:
-                if isinstance(v, str):
-                    out.add(v[off:] if ln is None else v[off:off + ln])
-                else:
-                    out.add(gone if isinstance(v, Unset) else None)
-            return self._values_to_alts(out, dq, raw)
-        if op in ("^^", ",,", "^", ","):
-            out = OSet()
-            for v in values:
-                if isinstance(v, str):
-                    if op == "^^":
-                        out.add(v.upper())
-                    elif op == ",,":
-                        out.add(v.lower())
-                    elif op == "^":
-                        out.add(v[:1].upper() + v[1:])
-                    else:
-                        out.add(v[:1].lower() + v[1:])
-                else:
-                    out.add(gone if isinstance(v, Unset) else None)
-            return self._values_to_alts(out, dq, raw)
-        for c in operand_nodes:
-            if c.is_named:
-                self._expand(c, True)
-        return [[(None, not dq, False, raw)]]
-
-    def _operand(self, nodes: list[Node], dq: bool, parent: Node) -> list[Alt]:
-        """The word after :- := :+ with the text between its parts kept."""
-        if not nodes:
-            return [[("", False, False, "")]] if dq else [[]]
-        flat: list[Node] = []
-        for c in nodes:
-            flat.extend(c.named_children if c.type == "concatenation" else [c])
-        nodes = flat
-        lists: list[list[Alt]] = []
-        pos = nodes[0].start_byte
-        for c in nodes:
-            if c.start_byte > pos:
-                gap = self.src[pos:c.start_byte].decode("utf-8", "surrogateescape")
-                lists.append([[(gap, not dq, False, gap)]])
-            if c.type == "word":
-                raw = self.text(c)
-                text, glob = unescape_unquoted(raw)
-                lists.append([[(text, not dq, glob and not dq, raw)]])
-            else:
-                lists.append(self._expand(c, dq))
-            pos = c.end_byte
-        return product_or_dynamic(lists, not dq, self.text(parent))
-
-    def _static_text(self, nodes: list[Node]) -> str | None:
-        """Text of pattern operands when it holds no expansion."""
-        parts = []
-        for c in nodes:
-            if not c.is_named:
-                continue
-            alts = self._expand(c, True)
-            if len(alts) != 1:
-                return None
-            s = join_text(alts[0])
-            if s is None:
-                return None
-            parts.append(s)
-        return "".join(parts)
 
 
