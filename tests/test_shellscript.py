@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slimmer.trace.shellscript import CommandUse, ShellAnalysis, ShellWarning, analyze_shell
+from slimmer.trace.shell import CommandUse, ShellAnalysis, ShellWarning, analyze_shell
 
 
 def uses(text: str, **kw) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
-from slimmer.trace.shellscript import CommandUse, analyze_shell
+from slimmer.trace.shell import CommandUse, analyze_shell
 
 # Shell program names and the dialect the analyser should use for them.
 SHELL_DIALECTS = {"sh": "dash", "dash": "dash", "bash": "bash", "rbash": "bash", "ash": "busybox", "busybox": "busybox"}

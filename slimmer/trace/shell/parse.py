@@ -129,6 +129,7 @@ def _chunk_starts(data: bytes) -> list[tuple[int, int]]:
 
 
 def _parse_chunks(parser: Parser, data: bytes) -> list[Node]:
+    """Roots of top-level chunks; a chunk grows over the next starts until it parses."""
     starts = _chunk_starts(data)
     if not starts or starts[0][0] != 0:
         starts.insert(0, (0, 0))
@@ -147,21 +148,23 @@ def _parse_chunks(parser: Parser, data: bytes) -> list[Node]:
                 chosen = (j, tree)
                 break
         if chosen is None:
-            j, tree = i + 1, first_tree
+            j, tree = i + 1, first_tree  # type: ignore[assignment]  # the loop ran at least once
         else:
             j, tree = chosen
-        roots.append(tree.root_node)  # type: ignore[union-attr]
+        roots.append(tree.root_node)
         i = j
     parser.included_ranges = [Range(Point(0, 0), Point(0xFFFFFFFF, 0xFFFFFFFF), 0, 0xFFFFFFFF)]
     return roots
 
 
 def _parse_range(parser: Parser, data: bytes, start: tuple[int, int], end: tuple[int, int]) -> Tree:
+    """Parse the lines from `start` to `end`, each given as (line, byte offset)."""
     parser.included_ranges = [Range(Point(start[0], 0), Point(end[0], 0), start[1], end[1])]
     return parser.parse(data)
 
 
 def _count_errors(root: Node) -> int:
+    """How bad a parse is: lines covered by ERROR nodes, plus missing tokens."""
     count = 0
     stack = [root]
     while stack:

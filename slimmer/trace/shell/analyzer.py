@@ -1,19 +1,7 @@
-"""Static analysis of shell scripts: which programs a script runs and which files it sources.
+"""The shell analyser assembled from its parts, and its entry point analyze_shell.
 
-The tracer needs to know, for an entrypoint that is a shell script, which
-command names must resolve on the image's PATH and which files the script
-reads as code.  This module answers from the script text alone (no I/O): it
-reports names as written after expanding the variables it can know, and warns
-about every command word it cannot resolve instead of dropping it.
-
-Parsing, and why tree-sitter-bash (measured against bashlex): shell/parse.py.
-
-Semantics in short: values come from `env`, plain assignments, `${X:=w}` and
-`for` lists, tracked as sets of possible values through branches (an
-over-approximation: keeping a file too many is cheaper than missing one).
-Function bodies are analysed at their call sites (so `exec "$@"` inside
-`_main "$@"` sees the script's arguments) and once more at the end for
-functions never called.
+One Analyzer walks one text: the script, or a string it runs as code (eval,
+trap, sh -c), which gets an Analyzer of its own sharing the Findings.
 """
 
 from __future__ import annotations
@@ -22,23 +10,22 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
 
-from .shell.assignments import Assignments
-from .shell.builtin_calls import BuiltinCalls
-from .shell.builtins import SHELL_ALIASES
-from .shell.commands import Commands
-from .shell.control import ControlFlow
-from .shell.fields import Field
-from .shell.functions import FunctionCalls
-from .shell.parameters import Parameters
-from .shell.parse import parse
-from .shell.programs import Programs
-from .shell.redirects import Redirects
-from .shell.results import CommandUse, Findings, ShellAnalysis, ShellWarning
-from .shell.values import Positionals, State
-from .shell.walker import Walker
-from .shell.words import Words
+from .assignments import Assignments
+from .builtin_calls import BuiltinCalls
+from .builtins import SHELL_ALIASES
+from .commands import Commands
+from .control import ControlFlow
+from .fields import Field
+from .functions import FunctionCalls
+from .parameters import Parameters
+from .parse import parse
+from .programs import Programs
+from .redirects import Redirects
+from .results import Findings, ShellAnalysis
+from .values import Positionals, State
+from .words import Words
 
-__all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
+_MAX_DEPTH = 8  # nesting of eval / sh -c strings
 
 
 def analyze_shell(
@@ -65,7 +52,7 @@ def analyze_shell(
         canon = "bash"
     pos: tuple[Positionals, ...] = (None,) if argv is None else (tuple(argv),)
     state = State(dict(env), {}, pos)
-    an = _Analyzer(findings, canon, state, set(functions), 0, 0)
+    an = Analyzer(findings, canon, state, set(functions), 0, 0)
     try:
         an.run_text(text)
         an.finish()
@@ -87,13 +74,9 @@ def analyze_shell(
     )
 
 
-# ---------------------------------------------------------------------------
-# Internals
 
-_MAX_DEPTH = 8  # nesting of eval / sh -c strings
-
-
-class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments, FunctionCalls, Redirects, ControlFlow, Walker):
+class Analyzer(ControlFlow, Redirects, FunctionCalls, Assignments, Commands, BuiltinCalls, Programs, Words,
+               Parameters):
     """Walks one parsed text (the script, or an eval / sh -c string)."""
 
     def _statement_handlers(self) -> dict[str, Callable[[Node], None]]:
@@ -125,8 +108,6 @@ class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments
             "herestring_redirect": self._redirect,
         }
 
-    # -- entry points ------------------------------------------------------
-
     def run_text(self, text: str) -> None:
         """Parse and walk `text`, after collecting its function definitions."""
         data = text.encode("utf-8", "surrogateescape")
@@ -140,6 +121,7 @@ class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments
             self._stmt(root)
 
     def _report_errors(self, root: Node) -> None:
+        """Warn with the lines tree-sitter could not parse: commands there are a guess."""
         stack = [root]
         while stack:
             n = stack.pop()
@@ -152,13 +134,14 @@ class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments
             elif n.has_error:
                 stack.extend(reversed(n.children))
 
-    # -- statements --------------------------------------------------------
-
-    # -- simple commands ---------------------------------------------------
-
     def _analyse_string(self, a: Field, shell: str, same_state: bool, what: str | None,
-                pos: tuple | None = None) -> None:
-        """Analyse shell code held in a string (eval, sh -c, trap, su -c)."""
+                        pos: tuple | None = None) -> None:
+        """Analyse shell code held in a string (eval, sh -c, trap, su -c).
+
+        same_state: the code runs in this shell (eval, trap) and shares its
+        variables and functions; otherwise it is a new shell (sh -c, su -c)
+        with `pos` as its arguments.
+        """
         if self.depth >= _MAX_DEPTH:
             self.findings.warn(a.line, f"shell code nested too deeply to analyse: {a.src}")
             return
@@ -167,25 +150,19 @@ class _Analyzer(Parameters, Words, Programs, Commands, BuiltinCalls, Assignments
         if text is None:
             if what is not None:
                 self.findings.warn(a.line, f"{what} of a string built at run time (analysed with its "
-                                      f"known parts): {a.src}")
+                                           f"known parts): {a.src}")
             # run-time parts become variables nobody sets, so the inner
             # analysis warns about them where they matter (by their text)
             text = "".join(t if t is not None else self.findings.placeholder(raw) for t, raw in a.pieces)
         if same_state:
-            sub = _Analyzer(self.findings, shell, self.state, self.extra_functions, a.line - 1,
+            sub = Analyzer(self.findings, shell, self.state, self.extra_functions, a.line - 1,
                             self.depth + 1, col_offset=a.col + 1, funcs=self.funcs)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             self.state = sub.state
         else:
             st = State(self.state.env, dict(self.state.vars), pos or (None,))
-            sub = _Analyzer(self.findings, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
+            sub = Analyzer(self.findings, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             sub.finish()
-
-    # -- external programs that run other programs -------------------------
-
-    # -- words -------------------------------------------------------------
-
-
