@@ -10,7 +10,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from .fields import Field, join_value, product
-from .values import ASSIGNMENT, MAX_VALUES, UNSET, VARIABLE_NAME, GlobStr, OSet, append_value, uniq
+from .values import ASSIGNMENT, MAX_VALUES, UNSET, VARIABLE_NAME, OSet, append_value, uniq
 from .walker import Walker
 
 
@@ -142,7 +142,7 @@ class Assignments(Walker):
             break
         if not new_pos:
             return
-        rest = tuple(GlobStr(a.text) if a.glob and a.text is not None else a.text for a in args[i:])
+        rest = tuple(a.as_value() for a in args[i:])
         self.state.pos = uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
                                for p in self.state.pos)
 

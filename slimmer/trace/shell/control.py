@@ -11,7 +11,7 @@ from typing import Callable
 
 from tree_sitter import Node
 
-from .values import UNSET, GlobStr, OSet, State, merge
+from .values import UNSET, OSet, State, merge
 from .walker import Walker
 
 
@@ -157,7 +157,7 @@ class ControlFlow(Walker):
                 if node.field_name_for_child(i) == "value":
                     for alt in self._fields(c):
                         for f in alt:
-                            values.add(GlobStr(f.text) if f.glob and f.text is not None else f.text)
+                            values.add(f.as_value())
         else:
             values.update(self._positional_values())
         body = node.child_by_field_name("body")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .quoting import has_glob
-from .values import Partial, Value
+from .values import GlobStr, Partial, Value
 
 MAX_ALTS = 32  # possible values kept per word / command line
 _IFS = re.compile(r"[ \t\n]+")
@@ -40,6 +40,10 @@ class Field:
     def static(text: str, line: int, src: str | None = None, col: int = 0) -> Field:
         """A field with no expansion in it (a default command, text cut from an option)."""
         return Field(text, ((text, text),), False, text if src is None else src, line, col)
+
+    def as_value(self) -> str | None:
+        """What the field gives a variable ($1, a loop variable): a glob stays a pattern."""
+        return GlobStr(self.text) if self.glob and self.text is not None else self.text
 
     def __repr__(self) -> str:
         return f"Field({self.text!r})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from .fields import Field
-from .values import GlobStr, Positionals
+from .values import Positionals
 from .walker import Walker
 
 _MAX_CALLS = 8  # distinct argument lists a function body is analysed with
@@ -49,8 +49,7 @@ class FunctionCalls(Walker):
         else:
             dollar0 = {p[0] if p else None for p in self.state.pos if p is not None}
             zero = dollar0.pop() if len(dollar0) == 1 else None
-            pos = (zero, *(GlobStr(f.text) if f.glob and f.text is not None else f.text
-                           for f in args))
+            pos = (zero, *(f.as_value() for f in args))
         seen = funcs.calls.setdefault(name, set())
         if pos in seen or len(seen) >= _MAX_CALLS:
             return
