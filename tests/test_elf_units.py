@@ -177,7 +177,7 @@ def test_gconv_modules_parser():
 def test_host_ld_so_system_dirs_are_read_from_the_binary(tmp_path):
     """The compiled-in search path read from ld.so equals what `ld.so --help` prints."""
     from slimmer.rootfs.entry import Entry
-    from slimmer.trace.elf.loader import ImageLoader, _read_system_dirs
+    from slimmer.trace.elf.image import ImageLoader, _read_system_dirs
 
     help_text = subprocess.run(["/lib64/ld-linux-x86-64.so.2", "--help"], capture_output=True, text=True).stdout
     expected = tuple(re.findall(r"^\s+(/\S+) \(system search path\)$", help_text, re.M))

@@ -8,7 +8,7 @@
     tracer   the `ElfTracer` plug-in for the closure
 """
 
-from slimmer.trace.elf.loader import ImageLoader
+from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ElfError, ElfInfo, parse_elf
 from slimmer.trace.elf.tracer import ElfTracer

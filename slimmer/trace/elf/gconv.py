@@ -14,7 +14,7 @@ from slimmer.trace.elf.reader import ElfInfo
 from slimmer.trace.elf.tree import LoadedObject, TreeItem
 
 if TYPE_CHECKING:
-    from slimmer.trace.elf.loader import ImageLoader
+    from slimmer.trace.elf.image import ImageLoader
 
 
 # charsets glibc converts without a module (iconv/gconv_builtin.h): no file needed for them

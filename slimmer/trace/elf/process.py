@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from slimmer.rootfs.entry import Entry
 from slimmer.trace.elf import extras
+from slimmer.trace.elf.image import LD_SO_CACHE, ImageLoader
 from slimmer.trace.elf.ldcache import LdCache
-from slimmer.trace.elf.loader import LD_SO_CACHE, ImageLoader
 from slimmer.trace.elf.reader import ElfError, ElfInfo
 from slimmer.trace.elf.tokens import expand_glibc, expand_musl
 from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadedObject, LoadTree, TreeItem

@@ -19,7 +19,7 @@ from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.elf import extras
-from slimmer.trace.elf.loader import ImageLoader
+from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo
 from slimmer.trace.elf.tree import LoadTree
