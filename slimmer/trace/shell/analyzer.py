@@ -52,15 +52,15 @@ def analyze_shell(
         canon = "bash"
     pos: tuple[Positionals, ...] = (None,) if argv is None else (tuple(argv),)
     state = State(dict(env), {}, pos)
-    an = Analyzer(findings, canon, state, set(functions), 0, 0)
+    analyzer = Analyzer(findings, canon, state, set(functions), 0, 0)
     try:
-        an.run_text(text)
-        an.finish()
+        analyzer.run_text(text)
+        analyzer.finish()
     except RecursionError:
         findings.warn(1, "script nested too deeply to analyse fully; results are partial")
     variables = []
-    for name in sorted(an.state.vars):
-        vals = an.state.vars[name]
+    for name in sorted(analyzer.state.vars):
+        vals = analyzer.state.vars[name]
         if len(vals) == 1:
             (v,) = vals
             if isinstance(v, str):
@@ -69,10 +69,9 @@ def analyze_shell(
     return ShellAnalysis(
         commands=commands,
         warnings=warnings,
-        functions=tuple(an.funcs.order),
+        functions=tuple(analyzer.funcs.order),
         variables=tuple(variables),
     )
-
 
 
 class Analyzer(ControlFlow, Redirects, FunctionCalls, Assignments, Commands, BuiltinCalls, Programs, Words,
@@ -134,7 +133,7 @@ class Analyzer(ControlFlow, Redirects, FunctionCalls, Assignments, Commands, Bui
             elif n.has_error:
                 stack.extend(reversed(n.children))
 
-    def _analyse_string(self, a: Field, shell: str, same_state: bool, what: str | None,
+    def _analyse_string(self, code: Field, shell: str, same_state: bool, what: str | None,
                         pos: tuple | None = None) -> None:
         """Analyse shell code held in a string (eval, sh -c, trap, su -c).
 
@@ -143,26 +142,26 @@ class Analyzer(ControlFlow, Redirects, FunctionCalls, Assignments, Commands, Bui
         with `pos` as its arguments.
         """
         if self.depth >= _MAX_DEPTH:
-            self.findings.warn(a.line, f"shell code nested too deeply to analyse: {a.src}")
+            self.findings.warn(code.line, f"shell code nested too deeply to analyse: {code.src}")
             return
-        text = a.text
+        text = code.text
         approximate = text is None
         if text is None:
             if what is not None:
-                self.findings.warn(a.line, f"{what} of a string built at run time (analysed with its "
-                                           f"known parts): {a.src}")
+                self.findings.warn(code.line, f"{what} of a string built at run time (analysed with its "
+                                              f"known parts): {code.src}")
             # run-time parts become variables nobody sets, so the inner
             # analysis warns about them where they matter (by their text)
-            text = "".join(t if t is not None else self.findings.placeholder(raw) for t, raw in a.pieces)
+            text = "".join(t if t is not None else self.findings.placeholder(raw) for t, raw in code.pieces)
         if same_state:
-            sub = Analyzer(self.findings, shell, self.state, self.extra_functions, a.line - 1,
-                            self.depth + 1, col_offset=a.col + 1, funcs=self.funcs)
+            sub = Analyzer(self.findings, shell, self.state, self.extra_functions, code.line - 1,
+                           self.depth + 1, col_offset=code.col + 1, funcs=self.funcs)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             self.state = sub.state
         else:
             st = State(self.state.env, dict(self.state.vars), pos or (None,))
-            sub = Analyzer(self.findings, shell, st, set(), a.line - 1, self.depth + 1, col_offset=a.col + 1)
+            sub = Analyzer(self.findings, shell, st, set(), code.line - 1, self.depth + 1, col_offset=code.col + 1)
             sub.quiet_parse_errors = approximate
             sub.run_text(text)
             sub.finish()

@@ -144,7 +144,7 @@ class Assignments(Walker):
             return
         rest = tuple(a.as_value() for a in args[i:])
         self.state.pos = uniq((p[0] if p else None,) + rest if p is not None else (None,) + rest
-                               for p in self.state.pos)
+                              for p in self.state.pos)
 
     def _shift(self, args: list[Field]) -> None:
         """shift [N]: drops positional parameters."""

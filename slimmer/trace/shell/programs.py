@@ -44,7 +44,7 @@ class Programs(Walker):
                 t = a.text or ""
                 if t in spec.c_opts and i + 1 < len(args):
                     self._analyse_string(args[i + 1], "dash" if self.shell != "busybox" else "busybox",
-                                 same_state=False, what=f"{base} -c")
+                                         same_state=False, what=f"{base} -c")
                     return
                 if t.startswith("--") and t.split("=", 1)[0] in spec.c_opts and "=" in t:
                     f = Field.static(t.split("=", 1)[1], a.line, a.src, a.col)

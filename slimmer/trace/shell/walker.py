@@ -109,6 +109,7 @@ class Walker:
         # commands.py
         def _run(self, argv: list[Field], how: str, external_only: bool = False,
                  bypass_functions: bool = False) -> None: ...
+
         def _lookup(self, a: Field, via: str) -> None: ...
 
         # builtin_calls.py
@@ -127,5 +128,6 @@ class Walker:
 
         # analyzer.py
         def _statement_handlers(self) -> dict[str, Callable[[Node], None]]: ...
-        def _analyse_string(self, a: Field, shell: str, same_state: bool, what: str | None,
+
+        def _analyse_string(self, code: Field, shell: str, same_state: bool, what: str | None,
                             pos: tuple | None = None) -> None: ...
