@@ -106,7 +106,7 @@ class Parameters(Walker):
                     alts.append([(first, split, False, raw)] if first != "" or dq else [])
             else:
                 alts.append([(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
-        return alts or [[(None, split, False, raw)]]
+        return alts or dynamic_word(raw, split)
 
     def _expansion(self, node: Node, dq: bool) -> list[Alt]:
         """${...}: defaults, assignments, pattern removal, arrays."""
@@ -262,17 +262,19 @@ class Parameters(Walker):
                 off = None
                 ln = None
             if off is None or off < 0 or (ln is not None and ln < 0):
-                for c in operand_nodes:
-                    if c.is_named:
-                        self._expand(c, True)
+                self._walk_operands(operand_nodes)
                 return None
             return lambda v: v[off:] if ln is None else v[off:off + ln]
         if op in _CASE_OPS:
             return _CASE_OPS[op]
-        for c in operand_nodes:
+        self._walk_operands(operand_nodes)
+        return None
+
+    def _walk_operands(self, nodes: list[Node]) -> None:
+        """Operands whose value is not used may still hold substitutions that run."""
+        for c in nodes:
             if c.is_named:
                 self._expand(c, True)
-        return None
 
     def _operand(self, nodes: list[Node], dq: bool, raw: str) -> list[Alt]:
         """The word after :- := :+ with the text between its parts kept."""
