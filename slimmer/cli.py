@@ -209,8 +209,9 @@ def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
         print(e.details, file=sys.stderr)
         raise
     verified = " including --verify" if result.comparisons else ""
+    smaller = f"{result.ratio:.1f}x smaller" if result.size_after else "no file content kept"
     print(f"{args.image}: {human(result.size_before)} -> {human(result.size_after)} "
-          f"({result.ratio:.1f}x smaller), {result.kept_files} paths kept, {result.seconds:.1f}s{verified}")
+          f"({smaller}), {result.kept_files} paths kept, {result.seconds:.1f}s{verified}")
     print(f"wrote {result.written}")
     for warning in result.trace.keep.warnings:
         print(f"warning: {warning.message}" + (f" (in {warning.path})" if warning.path else ""), file=sys.stderr)

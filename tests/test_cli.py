@@ -252,13 +252,8 @@ def test_hostile_input_fails_with_one_line_and_leaves_nothing(dirs, case, comman
     assert sha256(source) == before
 
 
-_ZERO_BASED = pytest.mark.xfail(strict=True, reason="errors found while merging (slimmer/rootfs) number layers "
-                                                   "from 0, those of slimmer/image/layers.py from 1")
-
-
 @pytest.mark.parametrize("case", ["layer-garbage", "diff-id-mismatch", "zstd-corrupt",
-                                  pytest.param("entry-dotdot", marks=_ZERO_BASED),
-                                  pytest.param("hardlink-to-missing", marks=_ZERO_BASED)])
+                                  "entry-dotdot", "hardlink-to-missing"])
 def test_hostile_layers_name_the_layer(dirs, case):
     """Each of these damages the second of two layers: every message calls it layer 2."""
     source = HOSTILE[case][0](dirs["src"] / "image.tar")
@@ -314,7 +309,7 @@ def test_symlink_loop_entrypoint_slim_warns_and_writes(loop_image, dirs):
                 tmpdir=dirs["tmp"])
     assert proc.returncode == 0, proc.stderr
     warnings = proc.stderr.splitlines()
-    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "'/bin/app'" in warnings[0], proc.stderr
+    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "too many levels of symbolic links resolving /bin/app" in warnings[0], proc.stderr
     assert "Traceback" not in proc.stderr and ERROR not in proc.stderr
     assert f"wrote {out} (docker-archive" in proc.stdout
     assert listing(dirs["out"]) == ["OUT.tar"] and listing(dirs["tmp"]) == []
@@ -328,7 +323,7 @@ def test_symlink_loop_entrypoint_trace_and_why(loop_image, dirs):
     proc = slim("trace", f"docker-archive:{loop_image}", "--json", cwd=dirs["cwd"])
     assert proc.returncode == 0, proc.stderr
     traced = json.loads(proc.stdout)
-    assert [w for w in traced["warnings"] if "'/bin/app'" in w["message"]], traced["warnings"]
+    assert [w for w in traced["warnings"] if "too many levels of symbolic links resolving /bin/app" in w["message"]], traced["warnings"]
     assert not [f for f in traced["files"] if f["path"].startswith("/bin")]
     proc = slim("why", f"docker-archive:{loop_image}", "/bin/app", cwd=dirs["cwd"])
     assert proc.returncode == 0 and proc.stderr == ""

@@ -178,7 +178,7 @@ def test_absurd_size_is_refused(tmp_path):
 
 def test_truncated_and_garbage_layers_are_refused(tmp_path):
     layer = make_layer([("a", b"x" * 5000), ("b", b"y" * 5000)])
-    with pytest.raises(CorruptImageError, match="layer 0: "):
+    with pytest.raises(CorruptImageError, match="layer 1: "):
         merged(tmp_path, layer[:1024])
     with pytest.raises(CorruptImageError, match="truncated tar"):
         merged(tmp_path, layer[: layer.index(b"y" * 5000) + 5120])  # cut right after the last member

@@ -158,3 +158,20 @@ def test_data_files_named_by_absolute_path_in_a_script_are_kept(tmp_path):
     keep = result.keep
     assert keep.reasons["/srv/inventory.csv"].text == "path named at line 2 of /usr/local/bin/report"
     assert "/srv/only-in-a-comment.txt" not in keep and "/srv/other.csv" not in keep
+
+
+def test_files_named_on_the_command_line_are_kept(tmp_path):
+    config = image_config(Entrypoint=["/usr/bin/grep", "-f", "/srv/patterns", "--file=rules.txt"],
+                          Cmd=["/srv/input.csv", "/", "/srv"], WorkingDir="/srv")
+    fs, result = traced(tmp_path, config, [("srv/patterns", b"x"), ("srv/rules.txt", b"y"),
+                                           ("srv/input.csv", b"z"), ("srv/unrelated", b"u")])
+    keep = result.keep
+    assert keep.reasons["/srv/patterns"].text == "argument 2 of ENTRYPOINT/CMD"
+    assert keep.reasons["/srv/rules.txt"].text == "argument 3 of ENTRYPOINT/CMD"
+    assert "/srv/input.csv" in keep and "/srv/unrelated" not in keep
+
+
+def test_a_symlink_loop_as_entrypoint_is_named_as_such(tmp_path):
+    fs, result = traced(tmp_path, image_config(Entrypoint=["/app"]), [("app", Symlink("/app2")), ("app2", Symlink("/app"))])
+    assert [w.message for w in result.keep.warnings] == [
+        "too many levels of symbolic links resolving /app (loop at /app) (ENTRYPOINT/CMD)"]

@@ -2,6 +2,8 @@
 
 The layer is walked with tarfile over a seekable window of its uncompressed bytes; member data
 is skipped, not read. What comes out is a list of `LayerItem`s the merge applies in order.
+Layers are indexed from 0 in the code and numbered from 1 (bottom first) in messages, as
+everywhere else in slimmer.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class LayerItem:
 def normalise(name: str, layer: int, what: str = "entry") -> str:
     """Make a member name absolute and canonical; refuse names whose '..' climb above the root."""
     if _climbs(name):
-        raise CorruptImageError(f"layer {layer}: {what} {name!r} escapes the image root")
+        raise CorruptImageError(f"layer {layer + 1}: {what} {name!r} escapes the image root")
     return posixpath.normpath("/" + name.lstrip("/"))
 
 
@@ -68,12 +70,12 @@ def read_layer(blob: Blob, layer: int) -> Iterator[LayerItem]:
         try:
             tar = tarfile.open(fileobj=reader, mode="r:", encoding="utf-8", errors="surrogateescape")
         except (tarfile.TarError, EOFError, ValueError) as e:
-            raise CorruptImageError(f"layer {layer}: not a valid tar archive ({e})") from None
+            raise CorruptImageError(f"layer {layer + 1}: not a valid tar archive ({e})") from None
         while True:
             try:
                 member = tar.next()
             except (tarfile.TarError, EOFError, ValueError, UnicodeError) as e:
-                raise CorruptImageError(f"layer {layer}: corrupt tar ({e})") from None
+                raise CorruptImageError(f"layer {layer + 1}: corrupt tar ({e})") from None
             if member is None:
                 break
             yield _item(member, blob, layer)
@@ -86,9 +88,9 @@ def _check_end(blob: Blob, offset: int, layer: int) -> None:
     """tarfile stops quietly on a damaged header or a cut-off archive; a real tar ends in zeros."""
     end = blob.read_at(offset, 512)
     if len(end) < 512:
-        raise CorruptImageError(f"layer {layer}: truncated tar (no end-of-archive marker)")
+        raise CorruptImageError(f"layer {layer + 1}: truncated tar (no end-of-archive marker)")
     if end.count(0) != 512:
-        raise CorruptImageError(f"layer {layer}: corrupt tar header at byte {offset}")
+        raise CorruptImageError(f"layer {layer + 1}: corrupt tar header at byte {offset}")
 
 
 def _item(member: tarfile.TarInfo, blob: Blob, layer: int) -> LayerItem:
@@ -104,10 +106,10 @@ def _item(member: tarfile.TarInfo, blob: Blob, layer: int) -> LayerItem:
         return LayerItem("whiteout", posixpath.join(parent, base[len(WHITEOUT_PREFIX):]))
 
     if member.issparse():
-        raise CorruptImageError(f"layer {layer}: sparse file {path!r} is not supported")
+        raise CorruptImageError(f"layer {layer + 1}: sparse file {path!r} is not supported")
     if member.size < 0 or member.offset_data + member.size > blob.size:
         raise CorruptImageError(
-            f"layer {layer}: entry {path!r} claims {member.size} bytes, beyond the end of the layer (truncated or absurd size)")
+            f"layer {layer + 1}: entry {path!r} claims {member.size} bytes, beyond the end of the layer (truncated or absurd size)")
 
     xattrs = {k[len(XATTR_PREFIX):]: v for k, v in member.pax_headers.items() if k.startswith(XATTR_PREFIX)} or None
     entry = Entry(path=path, type=EntryType.FILE, mode=member.mode & 0o7777, uid=member.uid, gid=member.gid,
@@ -116,7 +118,7 @@ def _item(member: tarfile.TarInfo, blob: Blob, layer: int) -> LayerItem:
         return LayerItem("hardlink", path, entry, normalise(member.linkname, layer, "hardlink target of " + repr(path)))
     kind = _TYPES.get(member.type)
     if kind is None:
-        raise CorruptImageError(f"layer {layer}: entry {path!r} has unsupported tar type {member.type!r}")
+        raise CorruptImageError(f"layer {layer + 1}: entry {path!r} has unsupported tar type {member.type!r}")
     entry.type = kind
     if kind is EntryType.FILE:
         entry.size = member.size

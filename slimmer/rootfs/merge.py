@@ -148,7 +148,7 @@ def _link_to(original: Entry | None, entry: Entry, target: str, index: int) -> N
     """Give a hardlink the content of what it links to, which must already exist."""
     if original is None or original.type is EntryType.DIR:
         what = "a directory" if original is not None else "does not exist in the image"
-        raise CorruptImageError(f"layer {index}: hardlink {entry.path!r} points to {target!r}, which {what}")
+        raise CorruptImageError(f"layer {index + 1}: hardlink {entry.path!r} points to {target!r}, which {what}")
     entry.type = original.type
     entry.size = original.size
     entry.layer = original.layer

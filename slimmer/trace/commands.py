@@ -60,7 +60,7 @@ class CommandResolver:
             return []
         program = self.find(argv[0], cwd)
         if program is None:
-            self.ctx.warn(requester, f"command {argv[0]!r} not found in the image's PATH ({reason})")
+            self.ctx.warn(requester, f"{self._not_found(argv[0], cwd)} ({reason})")
             return []
         found = [Need(program, reason)]
         self.ctx.script_args.setdefault(self.real_path(program), list(argv[1:]))
@@ -68,6 +68,16 @@ class CommandResolver:
         if handler is not None:
             found.extend(handler(self, argv, reason, cwd))
         return found
+
+    def _not_found(self, name: str, cwd: str) -> str:
+        """Why `find` failed, in the words of the failing lookup."""
+        if "/" not in name:
+            return f"command {name!r} not found in the image's PATH"
+        try:
+            entry = self.ctx.fs.lookup(name, cwd=cwd)
+        except SymlinkLoopError as e:
+            return str(e)
+        return f"{name} is not an executable file" if entry is not None else f"{name} does not exist in the image"
 
     def real_path(self, path: str, cwd: str = "/") -> str:
         try:
