@@ -22,6 +22,11 @@ class Arch:
     legacy_hwcaps: tuple[str, ...] = ()  # legacy hwcap subdirectory names (glibc < 2.37)
     lib64: bool = False  # non-Debian layout uses /lib64, /usr/lib64
 
+    @property
+    def musl_interp(self) -> str:
+        """Where musl installs its loader (which is also its libc)."""
+        return f"/lib/ld-musl-{self.musl_arch}.so.1"
+
 
 ARCHES: dict[tuple[int, int], Arch] = {
     (62, 64): Arch("x86_64", "x86_64-linux-gnu", "/lib64/ld-linux-x86-64.so.2", "x86_64", frozenset({0x0303}),

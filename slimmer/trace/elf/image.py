@@ -13,11 +13,9 @@ from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf import extras
 from slimmer.trace.elf.arch import Arch, Rules, arch_for
 from slimmer.trace.elf.gconv import GconvFiles
-from slimmer.trace.elf.ldcache import LdCache, LdCacheError, parse_ldcache
+from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache, LdCacheError, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, ElfInfo, library_names, parse_elf, read_strings
-
-LD_SO_CACHE = "/etc/ld.so.cache"
 
 
 class ImageLoader:
@@ -111,7 +109,7 @@ class ImageLoader:
     def _default_interp(self, info: ElfInfo, arch: Arch) -> tuple[str | None, str]:
         """The loader a library root would run under: told by its libc dependency, else by what
         the image has."""
-        musl = f"/lib/ld-musl-{arch.musl_arch}.so.1"
+        musl = arch.musl_interp
         if any(n.startswith("libc.musl-") or n == "libc.so" for n in info.needed):
             return musl, "musl"
         if "libc.so.6" in info.needed or self.resolve(arch.glibc_interp)[1] is not None:
