@@ -1,4 +1,4 @@
-"""Tests for the static shell script analyser (slimmer.trace.shellscript)."""
+"""Tests for the static shell script analyser (slimmer.trace.shell)."""
 
 from __future__ import annotations
 

@@ -175,3 +175,22 @@ def test_a_symlink_loop_as_entrypoint_is_named_as_such(tmp_path):
     fs, result = traced(tmp_path, image_config(Entrypoint=["/app"]), [("app", Symlink("/app2")), ("app2", Symlink("/app"))])
     assert [w.message for w in result.keep.warnings] == [
         "too many levels of symbolic links resolving /app (loop at /app) (ENTRYPOINT/CMD)"]
+
+
+def test_busybox_applets_through_symlinks_and_its_shell_dialect(tmp_path):
+    """A busybox image: /bin/sh and /bin/ls are links to one multi-call binary; `sh` is ash there,
+    where `source` is a builtin (dash has none: it would be looked up as a program)."""
+    layer = make_layer([("bin/busybox", BIN), ("bin/sh", Symlink("busybox")), ("bin/ls", Symlink("/bin/busybox")),
+                        ("bin/wc", Symlink("busybox")), ("app/run.sh", File(b"#!/bin/sh\nsource /app/env\nls /app | wc -l\n", mode=0o755)),
+                        ("app/env", b"X=1\n"), ("bin/unused", Symlink("busybox"))], parents=True)
+    fs = merged_rootfs(tmp_path, layer).rootfs
+    result = trace_image(fs, run_spec(image_config(Entrypoint=["/app/run.sh"], Env=["PATH=/bin"])))
+    keep = result.keep
+    for path in ("/app/run.sh", "/bin/sh", "/bin/busybox", "/bin/ls", "/bin/wc", "/app/env"):
+        assert path in keep, path
+    assert "/bin/unused" not in keep
+    assert result.ctx.roles["/app/run.sh"] == "shell:busybox"
+    assert result.keep.warnings == []
+    # Called by its own name, busybox runs the applet given as its first argument.
+    result = trace_image(fs, run_spec(image_config(Entrypoint=["busybox", "sh", "-c", "ls /app"], Env=["PATH=/bin"])))
+    assert {"/bin/busybox", "/bin/ls"} <= set(result.keep.reasons)

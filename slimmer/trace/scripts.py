@@ -19,9 +19,8 @@ from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.shell import CommandUse, analyze_shell
+from slimmer.trace.shell.builtins import SHELL_ALIASES
 
-# Shell program names and the dialect the analyser should use for them.
-SHELL_DIALECTS = {"sh": "dash", "dash": "dash", "bash": "bash", "rbash": "bash", "ash": "busybox", "busybox": "busybox"}
 ROLE_PREFIX = "shell:"
 SOURCE_DEPTH = 4  # how deep sourced files are read for the functions and variables they define
 
@@ -32,40 +31,57 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
 _VIRTUAL_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
 
 
-def shell_handler(dialect: str) -> ArgvHandler:
-    """`sh [options] -c STRING` analyses STRING; `sh [options] SCRIPT ARGS` marks SCRIPT as a shell script."""
+def shell_handler(called_as: str) -> ArgvHandler:
+    """`sh [options] -c STRING` analyses STRING; `sh [options] SCRIPT ARGS` marks SCRIPT as a shell script.
+    The dialect follows the program really run: `sh` is dash on Debian but ash when it is busybox."""
 
     def handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
-        command_mode = False
-        operands = argv[1:]
-        while operands:
-            word = operands[0]
-            if word == "--":
-                operands = operands[1:]
-                break
-            if word in _OPTIONS_WITH_VALUE:
-                operands = operands[2:]
-            elif word[:1] in "-+" and len(word) > 1:
-                command_mode = command_mode or (not word.startswith("--") and "c" in word[1:])
-                operands = operands[1:]
-            else:
-                break
-        if not operands:
-            return []
-        shell = posixpath.basename(argv[0])
-        if command_mode:
-            # `sh -c STRING NAME ARGS...`: NAME is $0 and ARGS are $1...
-            argv0 = operands[1:] or [shell]
-            return ShellCode(resolver, dialect, cwd).needs(operands[0], f"{shell} -c in {reason}", None, argv0)
-        script = posixpath.normpath(posixpath.join(cwd, operands[0]))
-        resolver.ctx.script_args.setdefault(resolver.real_path(script), operands[1:])
-        return [Need(script, f"script run by {shell} ({reason})", role=ROLE_PREFIX + dialect)]
+        program = resolver.find(argv[0], cwd)
+        is_busybox = program is not None and posixpath.basename(resolver.real_path(program, cwd)) == "busybox"
+        return _shell_command_line(resolver, argv, "busybox" if is_busybox else SHELL_ALIASES[called_as], reason, cwd)
 
     return handler
 
 
+def _shell_command_line(resolver: CommandResolver, argv: list[str], dialect: str, reason: str, cwd: str) -> list[Need]:
+    """The shell options, then either `-c STRING [NAME ARGS...]` or `SCRIPT [ARGS...]`."""
+    command_mode = False
+    operands = argv[1:]
+    while operands:
+        word = operands[0]
+        if word == "--":
+            operands = operands[1:]
+            break
+        if word in _OPTIONS_WITH_VALUE:
+            operands = operands[2:]
+        elif word[:1] in "-+" and len(word) > 1:
+            command_mode = command_mode or (not word.startswith("--") and "c" in word[1:])
+            operands = operands[1:]
+        else:
+            break
+    if not operands:
+        return []
+    shell = posixpath.basename(argv[0])
+    if command_mode:
+        # `sh -c STRING NAME ARGS...`: NAME is $0 and ARGS are $1...
+        argv0 = operands[1:] or [shell]
+        return ShellCode(resolver, dialect, cwd).needs(operands[0], f"{shell} -c in {reason}", None, argv0)
+    script = posixpath.normpath(posixpath.join(cwd, operands[0]))
+    resolver.ctx.script_args.setdefault(resolver.real_path(script), operands[1:])
+    return [Need(script, f"script run by {shell} ({reason})", role=ROLE_PREFIX + dialect)]
+
+
+def _busybox_handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+    """`busybox APPLET ARGS`: the applet runs inside busybox; only a shell applet reads more code.
+    (Applets called through their own names, `/bin/ls -> busybox`, reach here too: they are done.)"""
+    if posixpath.basename(argv[0]) != "busybox" or len(argv) < 2 or argv[1] not in SHELL_ALIASES:
+        return []
+    return _shell_command_line(resolver, argv[1:], "busybox", f"busybox {argv[1]} ({reason})", cwd)
+
+
 def shell_handlers() -> dict[str, ArgvHandler]:
-    return {name: shell_handler(dialect) for name, dialect in SHELL_DIALECTS.items()}
+    handlers = {name: shell_handler(name) for name in SHELL_ALIASES if name not in ("busybox", "posix")}
+    return {**handlers, "busybox": _busybox_handler}
 
 
 @dataclass

@@ -134,7 +134,7 @@ class Parameters(Walker):
         operand_nodes = rest[1:] if op is not None else rest
         param = self._parameter(name_node)
         if prefix == "#":
-            lengths = {str(len(v)) if isinstance(v, str) else None for v in param.values}
+            lengths = OSet(str(len(v)) if isinstance(v, str) else None for v in param.values)
             return self._values_to_alts(lengths, dq, raw)
         if prefix == "!":
             if op is None and name_node.type == "variable_name":
