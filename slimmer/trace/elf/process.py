@@ -5,13 +5,15 @@ code dlopen behind the program's back."""
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
+from collections.abc import Container
 
 from slimmer.rootfs.entry import Entry
 from slimmer.trace.elf import extras
+from slimmer.trace.elf.dlopens import add_libgcc_s, add_literal_names, add_plugin_dirs
 from slimmer.trace.elf.image import ImageLoader
+from slimmer.trace.elf.nss import add_nss, add_static_nss
 from slimmer.trace.elf.reader import ElfError, ElfInfo
 from slimmer.trace.elf.search_glibc import GlibcSearch
 from slimmer.trace.elf.search_musl import MuslSearch, is_musl_libc_name
@@ -66,7 +68,7 @@ class Process:
         info = self.info
         if info.is_static or info.is_static_pie:
             self.tree.notes.append(info.describe())
-            self._static_extras()
+            add_static_nss(self)
             return self.tree
         if info.interp:
             self._load_interp(info.interp, f"program interpreter (PT_INTERP) of {self.root}")
@@ -162,13 +164,8 @@ class Process:
 
     # -- what the loader does not see --
 
-    def _libc(self) -> LoadedObject | None:
-        for obj in self.objects:
-            if obj.info.soname == "libc.so.6" or obj.path.endswith("/libc.so.6"):
-                return obj
-        return None
-
-    def _importers(self, functions: frozenset[str] | dict) -> list[tuple[LoadedObject, list[str]]]:
+    def importers(self, functions: Container[str]) -> list[tuple[LoadedObject, list[str]]]:
+        """Objects of the process importing any of `functions`, with the names they import."""
         out = []
         for obj in list(self.objects):
             hits = sorted(n for n in obj.info.undefined if n in functions)
@@ -176,8 +173,8 @@ class Process:
                 out.append((obj, hits))
         return out
 
-    def _dlopen(self, name: str, caller: LoadedObject, category: str, reason: str, optional: bool,
-                quiet_missing: bool = False) -> None:
+    def dlopen(self, name: str, caller: LoadedObject, category: str, reason: str, optional: bool,
+               quiet_missing: bool = False) -> None:
         """A dlopen by `caller`: the object and its own dependencies, in this process."""
         start = len(self.objects)
         obj = self.load(name, caller, category, reason, optional, quiet_missing or optional)
@@ -194,109 +191,24 @@ class Process:
                 if new is not None:
                     queue.extend(self.objects[before:])
 
+    def _libc(self) -> LoadedObject | None:
+        for obj in self.objects:
+            if obj.info.soname == "libc.so.6" or obj.path.endswith("/libc.so.6"):
+                return obj
+        return None
+
     def _extras(self) -> None:
+        """What libc and well-known libraries load behind the program's back."""
         glibc = self.rules.libc == "glibc"
         libc = self._libc()
         caller = libc or self.main
-        # libgcc_s for unwinding
         if glibc:
-            users = self._importers(extras.LIBGCC_S_FUNCTIONS)
+            add_libgcc_s(self, caller)
+        add_nss(self, libc, caller)
+        if glibc and self.ld.gconv.policy != "none":
+            users = self.importers(extras.ICONV_FUNCTIONS)
             if users:
-                obj, names = users[0]
-                self._dlopen(extras.LIBGCC_S, caller, "libgcc_s",
-                             f"glibc dlopens {extras.LIBGCC_S} to unwind for {', '.join(names)} "
-                             f"(imported by {obj.path})", optional=False)
-        self._nss(glibc, libc, caller)
-        # iconv
-        if glibc:
-            users = self._importers(extras.ICONV_FUNCTIONS)
-            if users and self.ld.gconv.policy != "none":
                 self.tree.items.extend(self.ld.gconv.items(self.rules, libc, users))
-        # literal names given to dlopen
         if self.ld.dlopen_names:
-            for obj, names in self._importers(extras.DLOPEN_FUNCTIONS):
-                label = obj.info.soname or posixpath.basename(obj.path)
-                for lib in self.ld.dlopen_strings(obj.entry, obj.info):
-                    if lib == obj.info.soname or lib in self.by_name:
-                        continue
-                    if any(fnmatch.fnmatchcase(label, a) and fnmatch.fnmatchcase(posixpath.basename(lib), b)
-                           for a, b in extras.DLOPEN_IGNORE):
-                        continue
-                    self._dlopen(lib, obj, "dlopen-name",
-                                 f"dlopen name {lib!r} in {obj.path} (it imports {', '.join(names)})",
-                                 optional=True, quiet_missing=True)
-        # plugin directories of well-known libraries
-        for obj in list(self.objects):
-            label = obj.info.soname or posixpath.basename(obj.path)
-            for rule in self.ld.known_dlopen:
-                if fnmatch.fnmatchcase(label, rule.soname):
-                    base = rule.pattern if rule.pattern.startswith("/") else posixpath.join(
-                        posixpath.dirname(obj.real), rule.pattern)
-                    for path in self.ld.fs.glob(base):
-                        self._dlopen(path, obj, "dlopen-known", f"{rule.why}: loaded by {label} at run time",
-                                     optional=True, quiet_missing=True)
-
-    def _nss(self, glibc: bool, libc: LoadedObject | None, caller: LoadedObject) -> None:
-        users = self._importers(extras.NSS_FUNCTIONS)
-        if not users:
-            return
-        databases: dict[str, str] = {}  # database -> first importer's description
-        functions: set[str] = set()
-        for obj, names in users:
-            functions.update(names)
-            for n in names:
-                for db in extras.NSS_FUNCTIONS[n]:
-                    databases.setdefault(db, f"{n} imported by {obj.path}")
-        for fn in sorted(functions):
-            for path in extras.FUNCTION_FILES.get(fn, ()):
-                self.emit(path, f"read by {fn}", "data", self.main.real, optional=True)
-        if not glibc:
-            for db, why in databases.items():
-                for path in extras.MUSL_DATABASE_FILES.get(db, ()):
-                    self.emit(path, f"{db} database read by musl ({why})", "data", self.main.real, optional=True)
-            return
-        conf = self.ld.nsswitch()
-        self.emit(extras.NSSWITCH_CONF, f"NSS configuration ({next(iter(databases.values()))})", "nss-data",
-                  self.main.real, optional=True)
-        version = libc.info.glibc_version if libc is not None else None
-        for db, why in databases.items():
-            services = (conf or {}).get(db)
-            if services is None and db in extras.NSS_FALLBACK_DB:
-                services = (conf or {}).get(extras.NSS_FALLBACK_DB[db])
-            if services is None:
-                services = extras.NSS_DEFAULTS.get(db, extras.NSS_DEFAULT)
-            for service in services:
-                if service in ("files", "compat") and db in extras.NSS_FILES:
-                    self.emit(extras.NSS_FILES[db], f"{db} database, service {service} ({why})", "nss-data",
-                              self.main.real, optional=True)
-                for (d, s), paths in extras.NSS_SERVICE_FILES.items():
-                    if d == db and s in ("*", service):
-                        for path in paths:
-                            self.emit(path, f"{db} database, service {service} ({why})", "nss-data",
-                                      self.main.real, optional=True)
-                since = extras.NSS_BUILTIN_SINCE.get(service)
-                if since is not None and version is not None and version >= since:
-                    continue  # built into libc.so.6
-                module = extras.NSS_MODULE.format(service=service)
-                self._dlopen(module, caller, "nss",
-                             f"NSS module for '{db}: {' '.join(services)}' in /etc/nsswitch.conf ({why}), "
-                             f"dlopened by libc", optional=True)
-
-    def _static_extras(self) -> None:
-        """Static programs load nothing, but static glibc still reads NSS configuration (and may
-        dlopen NSS modules), and Go's resolver reads the same files."""
-        if not self.info.ro_ranges:
-            return
-        entry = self.main.entry
-        data = b"".join(self.ld.fs.read(entry, size, off) for off, size in self.info.ro_ranges)
-        if extras.STATIC_NSS_MARKER not in data:
-            return
-        for db in ("passwd", "group", "hosts", "services"):
-            self.emit(extras.NSS_FILES[db], f"static binary {self.root} embeds NSS code reading /etc/nsswitch.conf",
-                      "nss-data", self.root, optional=True)
-        self.emit(extras.NSSWITCH_CONF, f"static binary {self.root} reads it", "nss-data", self.root, optional=True)
-        self.emit("/etc/resolv.conf", f"static binary {self.root} resolves host names", "nss-data", self.root,
-                  optional=True)
-        if extras.STATIC_GLIBC_NSS_MARKER in data:
-            self.tree.notes.append("static glibc binary: NSS modules other than files/dns are dlopened at run "
-                                   "time and need the shared libc of the same glibc version")
+            add_literal_names(self)
+        add_plugin_dirs(self)
