@@ -31,7 +31,6 @@ class Process:
         self.info = info
         self.rules = loader.rules_for(info, info.interp)
         self.tree = LoadTree(root, info.describe(), self.rules.libc)
-        self.objects: list[LoadedObject] = []
         self.by_name: dict[str, LoadedObject] = {}
         self.by_key: dict[tuple[int, int], LoadedObject] = {}
         self.rtld: LoadedObject | None = None
@@ -55,9 +54,13 @@ class Process:
         for n in obj.names:
             self.by_name.setdefault(n, obj)
         self.by_key.setdefault(entry.content_key, obj)
-        self.objects.append(obj)
         self.tree.objects.append(obj)
         return obj
+
+    @property
+    def objects(self) -> list[LoadedObject]:
+        """The objects loaded so far, in load order."""
+        return self.tree.objects
 
     def emit(self, path: str, reason: str, category: str, requester: str | None, optional: bool = False) -> None:
         self.tree.items.append(TreeItem(path, reason, category, requester, optional))
@@ -79,14 +82,7 @@ class Process:
         queue = [self.main]
         if self.rules.libc == "glibc":
             queue += self._preloads()
-        i = 0
-        while i < len(queue):
-            obj = queue[i]
-            i += 1
-            for name in obj.info.needed:
-                new = self.load(name, obj, "needed", f"DT_NEEDED {name} of {obj.path}")
-                if new is not None:
-                    queue.append(new)
+        self._load_needed(queue, "needed")
         self._extras()
         return self.tree
 
@@ -117,6 +113,18 @@ class Process:
             if obj is not None:
                 loaded.append(obj)
         return loaded
+
+    def _load_needed(self, queue: list[LoadedObject], category: str, optional: bool = False) -> None:
+        """Breadth-first, as ld.so does: the DT_NEEDED of each object of `queue`, then of the
+        objects that brings in."""
+        i = 0
+        while i < len(queue):
+            obj = queue[i]
+            i += 1
+            for name in obj.info.needed:
+                new = self.load(name, obj, category, f"DT_NEEDED {name} of {obj.path}", optional)
+                if new is not None:
+                    queue.append(new)
 
     # -- loading one name --
 
@@ -176,20 +184,9 @@ class Process:
     def dlopen(self, name: str, caller: LoadedObject, category: str, reason: str, optional: bool,
                quiet_missing: bool = False) -> None:
         """A dlopen by `caller`: the object and its own dependencies, in this process."""
-        start = len(self.objects)
         obj = self.load(name, caller, category, reason, optional, quiet_missing or optional)
-        if obj is None:
-            return
-        queue = self.objects[start:]
-        i = 0
-        while i < len(queue):
-            cur = queue[i]
-            i += 1
-            for dep in cur.info.needed:
-                before = len(self.objects)
-                new = self.load(dep, cur, category, f"DT_NEEDED {dep} of {cur.path}", optional)
-                if new is not None:
-                    queue.extend(self.objects[before:])
+        if obj is not None:
+            self._load_needed([obj], category, optional)
 
     def _libc(self) -> LoadedObject | None:
         for obj in self.objects:
