@@ -13,7 +13,7 @@ from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf import extras
 from slimmer.trace.elf.arch import Arch, Rules, arch_for
 from slimmer.trace.elf.gconv import GconvFiles
-from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache, LdCacheError, parse_ldcache
+from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, ElfInfo, library_names, parse_elf, read_strings
 
@@ -46,6 +46,7 @@ class ImageLoader:
     # -- small shared helpers --
 
     def warn(self, path: str | None, message: str) -> None:
+        """Pass a warning on once: every program of the image meets the same broken file."""
         if (path, message) not in self._warned:
             self._warned.add((path, message))
             self._warn(path, message)
@@ -79,6 +80,7 @@ class ImageLoader:
         return hit
 
     def read_text(self, path: str) -> str | None:
+        """A configuration file of the image, None when it has none."""
         _real, entry = self.resolve(path)
         if entry is None or not entry.is_file:
             return None
@@ -128,7 +130,7 @@ class ImageLoader:
             dirs, source = self._system_dirs[key]
             if dirs:
                 return dirs, source
-        if self.resolve(f"/usr/lib/{arch.triplet}")[1] is not None or self.resolve(f"/lib/{arch.triplet}")[1] is not None:
+        if any(self.resolve(f"{d}/{arch.triplet}")[1] is not None for d in ("/usr/lib", "/lib")):
             return (f"/lib/{arch.triplet}", f"/usr/lib/{arch.triplet}", "/lib", "/usr/lib"), "Debian multiarch table"
         if info.elf_class == 64 and arch.lib64:
             return ("/lib64", "/usr/lib64"), "lib64 table"
@@ -137,17 +139,19 @@ class ImageLoader:
     # -- ld.so.cache / ld.so.conf --
 
     def ldcache(self) -> LdCache | None:
+        """The image's /etc/ld.so.cache, None when it is absent or unreadable."""
         if self._ldcache is False:
             self._ldcache = None
             _real, entry = self.resolve(LD_SO_CACHE)
             if entry is not None and entry.is_file:
                 try:
                     self._ldcache = parse_ldcache(self.fs.read(entry))
-                except (LdCacheError, Exception) as e:  # a corrupt cache is ignored by ld.so too
+                except Exception as e:  # LdCacheError, struct errors: a corrupt cache is ignored by ld.so too
                     self.warn(LD_SO_CACHE, f"unreadable ld.so.cache ignored: {e}")
         return self._ldcache  # type: ignore[return-value]
 
     def ldconf_dirs(self) -> list[str]:
+        """Directories of /etc/ld.so.conf and its includes, in order."""
         if self._ldconf is None:
             self._ldconf = read_ldconf(self.fs)
         return self._ldconf
@@ -194,7 +198,7 @@ class ImageLoader:
         for name in self.fs.listdir(posixpath.join(real, prefix) if prefix else real):
             if name in names and (name != "tls" or depth == 0):
                 sub = f"{prefix}/{name}" if prefix else name
-                sub_real, e = self.resolve(posixpath.join(real, sub))
+                _sub_real, e = self.resolve(posixpath.join(real, sub))
                 if e is not None and e.is_dir:
                     out.extend(self._legacy(real, names, sub, depth + 1))
                     out.append(sub)
@@ -203,6 +207,7 @@ class ImageLoader:
     # -- dlopen-by-name strings --
 
     def dlopen_strings(self, entry: Entry, info: ElfInfo) -> list[str]:
+        """Library names (extras.DLOPEN_NAME) among the object's strings, first seen first."""
         key = entry.content_key
         hit = self._dlopen_strings.get(key)
         if hit is None:

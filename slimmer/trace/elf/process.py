@@ -44,6 +44,7 @@ class Process:
 
     def _add(self, path: str, real: str, entry: Entry, info: ElfInfo, loader: LoadedObject | None, kind: str,
              origin: str | None = None, name: str | None = None) -> LoadedObject:
+        """Map an object: it answers to its path, the name it was asked by and its soname."""
         obj = LoadedObject(path, real, entry, info, loader,
                            origin if origin is not None else posixpath.dirname(path), kind)
         obj.names.add(path)
@@ -63,11 +64,13 @@ class Process:
         return self.tree.objects
 
     def emit(self, path: str, reason: str, category: str, requester: str | None, optional: bool = False) -> None:
+        """Add a path the start needs to the tree."""
         self.tree.items.append(TreeItem(path, reason, category, requester, optional))
 
     # -- the start --
 
     def run(self) -> LoadTree:
+        """The whole start: interpreter, preloads, DT_NEEDED closure, then the extras."""
         info = self.info
         if info.is_static or info.is_static_pie:
             self.tree.notes.append(info.describe())
@@ -87,6 +90,7 @@ class Process:
         return self.tree
 
     def _load_interp(self, interp: str, reason: str, optional: bool = False) -> None:
+        """The loader itself, mapped first (musl's is also its libc)."""
         self.emit(interp, reason, "interp", self.root, optional)
         real, entry = self.ld.resolve(interp)
         if entry is None or not entry.is_file:
@@ -102,8 +106,10 @@ class Process:
             self.tree.rtld_referenced = True  # musl's --list always shows itself
 
     def _preloads(self) -> list[LoadedObject]:
+        """LD_PRELOAD of the image's Env, then /etc/ld.so.preload, loaded for the executable."""
         loaded: list[LoadedObject] = []
-        names = [(n, "LD_PRELOAD in the image environment") for n in re.split(r"[ :]", self.ld.env.get("LD_PRELOAD", "")) if n]
+        env_preload = self.ld.env.get("LD_PRELOAD", "")
+        names = [(n, "LD_PRELOAD in the image environment") for n in re.split(r"[ :]", env_preload) if n]
         text = self.ld.read_text(LD_SO_PRELOAD)
         if text is not None:
             self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", "data", self.root)
@@ -163,6 +169,7 @@ class Process:
         return self._add(found.path, real, found.entry, found.info, requester, kind, None, name)
 
     def _already_loaded(self, name: str) -> LoadedObject | None:
+        """The object a name already stands for (ld.so's _dl_name_match_p over the namespace)."""
         obj = self.by_name.get(name)
         if obj is not None:
             return obj
@@ -189,6 +196,7 @@ class Process:
             self._load_needed([obj], category, optional)
 
     def _libc(self) -> LoadedObject | None:
+        """glibc's libc.so.6, which dlopens NSS modules, libgcc_s and gconv modules."""
         for obj in self.objects:
             if obj.info.soname == "libc.so.6" or obj.path.endswith("/libc.so.6"):
                 return obj

@@ -19,7 +19,8 @@ class TreeItem:
 
     path: str  # as the loader (or libc) opens it: directory + name, symlinks unresolved
     reason: str
-    category: str  # interp, needed, preload, hwcaps, ldconf, nss, nss-data, gconv, libgcc_s, dlopen-name, dlopen-known, data
+    # interp, needed, preload, hwcaps, ldconf, nss, nss-data, gconv, libgcc_s, dlopen-name, dlopen-known, data
+    category: str
     requester: str | None  # the object whose load (or code) caused it
     optional: bool = False
 
