@@ -31,7 +31,7 @@ class GconvFiles:
         self.image = image
         self.policy = policy
         self._configs: dict[str, tuple[list[str], extras.GconvConfig]] = {}  # directory -> (files, merged)
-        self._charsets: dict[tuple[tuple[int, int], int], list[str]] = {}  # charset names by content
+        self._charsets: dict[tuple[tuple[int, int], frozenset[str]], list[str]] = {}  # by content, known names
 
     def items(self, rules: Rules, libc: LoadedObject | None,
               importers: list[tuple[LoadedObject, list[str]]]) -> list[TreeItem]:
@@ -94,9 +94,9 @@ class GconvFiles:
             label = obj.info.soname or posixpath.basename(obj.path)
             if any(fnmatch.fnmatchcase(label, p) for p in extras.GCONV_ANY_CHARSET):
                 return f"{obj.path} converts charsets named by its input", wanted
-        known = {m.source for _d, m in modules} | {m.target for _d, m in modules} | set(aliases)
+        known = frozenset({m.source for _d, m in modules} | {m.target for _d, m in modules} | set(aliases))
         for obj, _names in importers:
-            for name in self._charset_strings(obj.entry, obj.info, frozenset(known)):
+            for name in self._charset_strings(obj.entry, obj.info, known):
                 wanted.setdefault(aliases.get(name, name), f"charset {name!r} named in {obj.path}")
         for charset, var in extras.locale_charsets(self.image.env):
             name = extras.charset_key(charset)
@@ -125,7 +125,7 @@ class GconvFiles:
     def _charset_strings(self, entry: Entry, info: ElfInfo, known: frozenset[str]) -> list[str]:
         """Charset names of the gconv configuration that are whole strings of the object's
         read-only data (how `iconv_open("EUC-JP", ...)` is seen)."""
-        key = (entry.content_key, len(known))
+        key = (entry.content_key, known)
         hit = self._charsets.get(key)
         if hit is None:
             found: list[str] = []
