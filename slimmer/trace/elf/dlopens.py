@@ -29,7 +29,7 @@ def add_literal_names(proc: Process) -> None:
     """Library names in the read-only data of objects importing dlopen, but for the ones the
     object itself is, the process has loaded, or extras.DLOPEN_IGNORE leaves out."""
     for obj, names in proc.importers(extras.DLOPEN_FUNCTIONS):
-        label = obj.info.soname or posixpath.basename(obj.path)
+        label = obj.label
         for lib in proc.ld.dlopen_strings(obj.entry, obj.info):
             if lib == obj.info.soname or lib in proc.by_name:
                 continue
@@ -43,7 +43,7 @@ def add_literal_names(proc: Process) -> None:
 def add_plugin_dirs(proc: Process) -> None:
     """Every plugin of the loaded libraries that `ImageLoader.known_dlopen` names."""
     for obj in list(proc.objects):
-        label = obj.info.soname or posixpath.basename(obj.path)
+        label = obj.label
         for rule in proc.ld.known_dlopen:
             if fnmatch.fnmatchcase(label, rule.soname):
                 base = rule.pattern if rule.pattern.startswith("/") else posixpath.join(

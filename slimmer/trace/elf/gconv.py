@@ -91,7 +91,7 @@ class GconvFiles:
         if self.policy == "all":
             return "the configuration names it (gconv='all')", wanted
         for obj, _names in importers:
-            label = obj.info.soname or posixpath.basename(obj.path)
+            label = obj.label
             if any(fnmatch.fnmatchcase(label, p) for p in extras.GCONV_ANY_CHARSET):
                 return f"{obj.path} converts charsets named by its input", wanted
         known = frozenset({m.source for _d, m in modules} | {m.target for _d, m in modules} | set(aliases))

@@ -3,6 +3,7 @@ chain) and every path it opens, each with the reason and the requester."""
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.entry import Entry
@@ -37,6 +38,11 @@ class LoadedObject:
     origin: str | None  # what $ORIGIN expands to for its own RPATH/RUNPATH
     kind: str  # main, interp, needed, preload, dlopen
     names: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        """Its soname, else its file name: what the tables of extras.py match."""
+        return self.info.soname or posixpath.basename(self.path)
 
 
 @dataclass
