@@ -99,6 +99,7 @@ class ImageLoader:
         key = (libc, info.machine, info.elf_class, info.byteorder, interp)
         rules = self._rules.get(key)
         if rules is None:
+            dirs: tuple[str, ...]
             if libc == "musl":
                 dirs, source = (), "musl"
             else:
@@ -212,14 +213,7 @@ class ImageLoader:
         hit = self._dlopen_strings.get(key)
         if hit is None:
             raw = library_names(lambda off, size: self.fs.read(entry, size, off), info, extras.DLOPEN_NAME)
-            seen: set[str] = set()
-            hit = []
-            for b in raw:
-                s = b.decode("utf-8", "surrogateescape")
-                if s not in seen:
-                    seen.add(s)
-                    hit.append(s)
-            self._dlopen_strings[key] = hit
+            hit = self._dlopen_strings[key] = list(dict.fromkeys(b.decode("utf-8", "surrogateescape") for b in raw))
         return hit
 
 

@@ -20,8 +20,7 @@ def read_ldconf(fs: RootFS, path: str = LD_SO_CONF) -> list[str]:
     """Directories listed by ld.so.conf and the files it includes, in order, without duplicates."""
     dirs: list[str] = []
     _parse(fs, path, dirs, set(), 0)
-    seen: set[str] = set()
-    return [d for d in dirs if not (d in seen or seen.add(d))]
+    return list(dict.fromkeys(dirs))
 
 
 def _parse(fs: RootFS, path: str, out: list[str], visited: set[str], depth: int) -> None:
