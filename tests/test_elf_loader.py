@@ -288,7 +288,7 @@ def test_static_pie_needs_nothing(glibc_root):
     root, fs = glibc_root
     keep, tracer, ctx = trace(fs, ["/usr/bin/hello-static-pie"])
     assert set(keep.reasons) == {"/usr/bin/hello-static-pie"}
-    assert "static-pie" in tracer.notes["/usr/bin/hello-static-pie"]
+    assert "static-pie" in ctx.notes["/usr/bin/hello-static-pie"]
     assert root.ld_list("/usr/bin/hello-static-pie") == set()
     assert not ctx.warnings
 
@@ -298,7 +298,7 @@ def test_static_glibc_program_keeps_nss_configuration(glibc_root):
     keep, tracer, ctx = trace(fs, ["/usr/bin/nss-static"])
     assert {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"} <= set(keep.reasons)
     assert not any("ld-linux" in p or p.endswith(".so.6") for p in keep.reasons)
-    note = tracer.notes["/usr/bin/nss-static"]
+    note = ctx.notes["/usr/bin/nss-static"]
     assert note.startswith("static 64-bit x86_64 executable") and "NSS modules" in note
     assert root.ld_list("/usr/bin/nss-static") == set()
 

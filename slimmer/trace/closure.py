@@ -53,6 +53,7 @@ class TraceContext:
     warnings: list[Warning] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # real path -> role given by a Need
     script_args: dict[str, list[str]] = field(default_factory=dict)  # real path -> arguments it is run with
+    notes: dict[str, str] = field(default_factory=dict)  # real path -> what a tracer found it is ("static-pie ...")
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
 
     def kind(self, entry: Entry) -> FileKind:
@@ -67,6 +68,10 @@ class TraceContext:
 
     def warn(self, path: str | None, message: str) -> None:
         self.warnings.append(Warning(path, message))
+
+    def note(self, path: str, text: str) -> None:
+        """Say what a kept file is, where its reason alone would not (a static binary needs nothing)."""
+        self.notes[path] = text
 
 
 class Tracer(Protocol):
@@ -125,6 +130,10 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
                     work.extend((found, entry.path) for found in tracer.needs(entry.path, entry, ctx))
+    for path, note in ctx.notes.items():
+        if path in keep.reasons:
+            reason = keep.reasons[path]
+            keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via)
     return keep
 
 

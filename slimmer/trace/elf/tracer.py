@@ -51,7 +51,6 @@ class ElfTracer:
         self.dlopen_names = dlopen_names
         self.known_dlopen = known_dlopen
         self.trees: dict[str, LoadTree] = {}  # load trees computed, by root path
-        self.notes: dict[str, str] = {}  # path -> what kind of ELF object it is (static ones at least)
         self._fs: RootFS | None = None
         self._loader: ImageLoader | None = None
         self._placed: set[tuple[int, int]] = set()  # content placed as a library by some load tree
@@ -73,6 +72,8 @@ class ElfTracer:
         if entry.content_key in self._placed and info.interp is None:
             return []  # its dependencies were resolved in the load tree that placed it
         tree = self._tree(path, entry, info, loader)
+        if tree.notes:
+            ctx.note(path, "; ".join(tree.notes))
         return self._needs_of(tree)
 
     # -- for `slim trace` / `slim why` and tests --
@@ -87,7 +88,6 @@ class ElfTracer:
             self._placed = set()
             self._gconv_emitted = set()
             self.trees = {}
-            self.notes = {}
         return self._loader
 
     def tree(self, path: str, ctx: TraceContext) -> LoadTree | None:
@@ -125,8 +125,6 @@ class ElfTracer:
             for obj in tree.objects:
                 if obj.kind != "main":
                     self._placed.add(obj.entry.content_key)
-            if tree.notes:
-                self.notes[path] = "; ".join(tree.notes)
         return tree
 
     def _needs_of(self, tree: LoadTree) -> list[Need]:
