@@ -78,7 +78,7 @@ def audit(opened: OpenedImage) -> AuditReport:
         counts[1] += entry.size
     return AuditReport(
         image=image.reference,
-        total_size=sum(layer.size for layer in layers),
+        total_size=merged.size,
         file_count=len(files),
         wasted_bytes=merged.wasted_bytes,
         layers=layers,

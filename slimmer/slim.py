@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slimmer.analysis import OpenedImage, open_analysis
-from slimmer.audit import audit
 from slimmer.errors import SlimError, UsageError
 from slimmer.image import daemon
 from slimmer.image.atomic import atomic_file
@@ -98,7 +97,7 @@ def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> 
         slim_image = OutputImage(slim_config(opened.image.config, opened.image.config_digest, packed.diff_id),
                                  [packed.blob], [output.split(":", 1)[1]] if output.startswith(DAEMON + ":") else [])
         written = write_image(slim_image, output, opened.workdir, progress, protect={source_text, str(source)})
-        result = SlimResult(output=output, written=written, size_before=audit_size(opened), size_after=packed.size,
+        result = SlimResult(output=output, written=written, size_before=opened.merged.size, size_after=packed.size,
                             kept_files=len(traced.keep), config_digest=slim_image.config_digest,
                             seconds=0.0, trace=traced)
         if options.verify:
@@ -121,10 +120,6 @@ class VerifyFailed(SlimError):
     def __init__(self, message: str, details: str) -> None:
         super().__init__(message)
         self.details = details
-
-
-def audit_size(opened: OpenedImage) -> int:
-    return sum(stats.size for stats in opened.merged.layers)
 
 
 def _verify(opened: OpenedImage, source: ImageRef, output: str, options: SlimOptions, slim_image: OutputImage,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from imagefactory import (File, Hardlink, Opaque, Symlink, SyntheticImage, Whiteout, compress, digest,
-                          make_layer, write_docker_archive, write_oci_archive, write_oci_layout, write_tar)
+                          make_layer, write_docker_archive, write_oci_archive, write_oci_layout)
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image.blob import Blob
 from slimmer.image.dockerarchive import TarIndex

@@ -38,6 +38,11 @@ class MergeResult:
     layers: list[LayerStats] = field(default_factory=list)
 
     @property
+    def size(self) -> int:
+        """The image's size as `docker image inspect` counts it: the sum of its layers' sizes."""
+        return sum(s.size for s in self.layers)
+
+    @property
     def wasted_bytes(self) -> int:
         """Bytes of files that a later layer overwrote or removed: shipped but never visible."""
         return sum(s.hidden_bytes for s in self.layers)
