@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from elfhelpers import export_image, image_env  # noqa: E402
 
 from slimmer.image.blob import Blob  # noqa: E402
 from slimmer.rootfs.filekind import FileKind  # noqa: E402
@@ -36,22 +39,6 @@ from slimmer.trace.elf.reader import ElfError, parse_elf  # noqa: E402
 FAT = "slimmer-elf/fat:latest"
 FALLBACK = "slimmer-sample/py-app:latest"
 FAT_RECIPE = ROOT / "tests" / "elf_fixtures" / "fat"
-
-
-def export(client, tag: str, dest: Path) -> Path:
-    container = client.containers.create(tag, entrypoint=["/bin/true"], command=[])
-    try:
-        with open(dest, "wb") as f:
-            for chunk in container.export():
-                f.write(chunk)
-    finally:
-        container.remove(force=True)
-    return dest
-
-
-def image_env(client, tag: str) -> dict[str, str]:
-    env = client.images.get(tag).attrs["Config"].get("Env") or []
-    return dict(item.split("=", 1) for item in env if "=" in item)
 
 
 def timed(fn):
@@ -82,7 +69,7 @@ def main() -> int:
             tag = FALLBACK
     work = Path(tempfile.mkdtemp(prefix="bench-elf-"))
     try:
-        tar, t_export = timed(lambda: export(client, tag, work / "image.tar"))
+        tar, t_export = timed(lambda: export_image(client, tag, work / "image.tar"))
         result, t_index = timed(lambda: merge_layers([Blob(tar, 0, tar.stat().st_size)]))
         fs = result.rootfs
         env = image_env(client, tag)

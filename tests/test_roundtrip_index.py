@@ -15,11 +15,11 @@ import shutil
 import subprocess
 import tarfile
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 
 import build_samples
+from elfhelpers import export_image
 from slimmer.analysis import open_analysis
 from slimmer.rootfs.entry import EntryType
 
@@ -139,17 +139,6 @@ def test_every_transport_gives_the_same_index(references, daemon_index, label, m
     assert got["wasted_bytes"] == daemon_index["wasted_bytes"]
 
 
-def _export(docker_client, tag: str, dest: Path) -> Path:
-    container = docker_client.containers.create(tag, network_mode="none")
-    try:
-        with open(dest, "wb") as f:
-            for chunk in container.export():
-                f.write(chunk)
-    finally:
-        container.remove(force=True)
-    return dest
-
-
 _TAR_TYPES = {tarfile.DIRTYPE: "dir", tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.LNKTYPE: "file",
               tarfile.SYMTYPE: "symlink", tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block", tarfile.FIFOTYPE: "fifo"}
 
@@ -158,7 +147,7 @@ def test_the_index_is_what_docker_merges(references, daemon_index, docker_client
     """`docker export` of a container is Docker's own merge of the layers: the same files, with
     the same metadata and content (minus what Docker adds to every container; directory mtimes
     are not compared, as creating the container touches some)."""
-    exported = _export(docker_client, references["docker-daemon"].split(":", 1)[1], tmp_path / "export.tar")
+    exported = export_image(docker_client, references["docker-daemon"].split(":", 1)[1], tmp_path / "export.tar")
     docker_view: dict[str, tuple] = {}
     with tarfile.open(exported) as tf:
         members = {"/" + m.name.strip("/").removeprefix("./"): m for m in tf}

@@ -99,21 +99,29 @@ def _strip_version(name: str) -> str:
     return name.rstrip("0123456789.") or name
 
 
+def split_options(args: list[str], options_with_value: frozenset[str] = frozenset(),
+                  prefixes: str = "-") -> tuple[list[str], list[str]]:
+    """A command's arguments as (options, operands): options come first and end at `--` or at the
+    first operand; one in `options_with_value` takes the next word with it."""
+    options: list[str] = []
+    rest = list(args)
+    while rest:
+        word = rest[0]
+        if word == "--":
+            return options, rest[1:]
+        if word[:1] not in prefixes or len(word) < 2:
+            break
+        taken = 2 if word in options_with_value else 1
+        options += rest[:taken]
+        rest = rest[taken:]
+    return options, rest
+
+
 def wrapped_command(argv: list[str], options_with_value: frozenset[str] = frozenset(),
                     leading_values: int = 0) -> list[str]:
     """The command a wrapper (`nice -n 5 CMD`, `gosu USER CMD`, `tini -- CMD`) runs: skip its
     options (and the values of those that take one), then `leading_values` positional words."""
-    rest = argv[1:]
-    while rest:
-        word = rest[0]
-        if word == "--":
-            rest = rest[1:]
-            break
-        if word.startswith("-") and word != "-":
-            rest = rest[2:] if word in options_with_value else rest[1:]
-            continue
-        break
-    return rest[leading_values:]
+    return split_options(argv[1:], options_with_value)[1][leading_values:]
 
 
 def _env_handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:

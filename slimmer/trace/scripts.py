@@ -17,7 +17,7 @@ from typing import Iterable
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.trace.closure import Need, TraceContext
-from slimmer.trace.commands import ArgvHandler, CommandResolver
+from slimmer.trace.commands import ArgvHandler, CommandResolver, split_options
 from slimmer.trace.shell import CommandUse, analyze_shell
 from slimmer.trace.shell.builtins import SHELL_ALIASES
 
@@ -45,20 +45,8 @@ def shell_handler(called_as: str) -> ArgvHandler:
 
 def _shell_command_line(resolver: CommandResolver, argv: list[str], dialect: str, reason: str, cwd: str) -> list[Need]:
     """The shell options, then either `-c STRING [NAME ARGS...]` or `SCRIPT [ARGS...]`."""
-    command_mode = False
-    operands = argv[1:]
-    while operands:
-        word = operands[0]
-        if word == "--":
-            operands = operands[1:]
-            break
-        if word in _OPTIONS_WITH_VALUE:
-            operands = operands[2:]
-        elif word[:1] in "-+" and len(word) > 1:
-            command_mode = command_mode or (not word.startswith("--") and "c" in word[1:])
-            operands = operands[1:]
-        else:
-            break
+    options, operands = split_options(argv[1:], _OPTIONS_WITH_VALUE, prefixes="-+")
+    command_mode = any(o[:1] in "-+" and not o.startswith("--") and "c" in o[1:] for o in options)
     if not operands:
         return []
     shell = posixpath.basename(argv[0])
