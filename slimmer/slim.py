@@ -90,18 +90,19 @@ def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> 
     started = time.monotonic()
     source = parse_reference(source_text)
     output = output_reference(source, options)
+    daemon_tag = output[len(DAEMON) + 1:] if output.startswith(DAEMON + ":") else None
     with open_analysis(source_text, progress) as opened:
         spec = run_spec(opened.image.config, options.entrypoint, options.cmd)
         traced = trace_image(opened.fs, spec, options.roots, options.exclude)
         packed = write_layer(opened.fs, traced.keep.reasons, opened.workdir / "slim-layer.tar")
         slim_image = OutputImage(slim_config(opened.image.config, opened.image.config_digest, packed.diff_id),
-                                 [packed.blob], [output.split(":", 1)[1]] if output.startswith(DAEMON + ":") else [])
+                                 [packed.blob], [daemon_tag] if daemon_tag else [])
         written = write_image(slim_image, output, opened.workdir, progress, protect={source_text, str(source)})
         result = SlimResult(output=output, written=written, size_before=opened.merged.size, size_after=packed.size,
                             kept_files=len(traced.keep), config_digest=slim_image.config_digest,
                             seconds=0.0, trace=traced)
         if options.verify:
-            result.comparisons = _verify(opened, source, output, options, slim_image, progress)
+            result.comparisons = _verify(opened, source, daemon_tag, options, slim_image, progress)
         result.seconds = time.monotonic() - started
         if options.report:
             write_report(options.report, source_text, result, opened)
@@ -122,16 +123,15 @@ class VerifyFailed(SlimError):
         self.details = details
 
 
-def _verify(opened: OpenedImage, source: ImageRef, output: str, options: SlimOptions, slim_image: OutputImage,
-            progress: Progress) -> list[Comparison]:
+def _verify(opened: OpenedImage, source: ImageRef, daemon_tag: str | None, options: SlimOptions,
+            slim_image: OutputImage, progress: Progress) -> list[Comparison]:
     """Both images must be in the daemon to run: load whichever is not, under a temporary tag."""
     client = daemon.connect()
     temporary: list[str] = []
     try:
         original = source.path if source.transport == DAEMON else _load_temporary(
             OutputImage(opened.image.config_bytes, opened.layer_tars), "original", opened, progress, temporary)
-        slim_name = output.split(":", 1)[1] if output.startswith(DAEMON + ":") else _load_temporary(
-            slim_image, "slim", opened, progress, temporary)
+        slim_name = daemon_tag or _load_temporary(slim_image, "slim", opened, progress, temporary)
         commands: list[list[str] | None] = [None] + [shlex.split(c) for c in options.verify_cmds]
         entrypoint = shlex.split(options.entrypoint) if options.entrypoint else None
         if options.cmd is not None:
