@@ -117,13 +117,16 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
     while work:
         need, via = work.popleft()
         for entry, reason in _reached(need, via, ctx):
-            new_role = bool(need.role) and entry.type is EntryType.FILE and entry.path not in ctx.roles
-            if new_role:
-                ctx.roles[entry.path] = need.role  # type: ignore[assignment]
-            elif entry.path in keep:
-                continue
-            if entry.path not in keep:
+            fresh = entry.path not in keep
+            if fresh:
                 keep.reasons[entry.path] = reason
+            # A file kept before may learn its role now (a script first seen as a plain file):
+            # its tracers run again with it.
+            role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
+            if role_added:
+                ctx.roles[entry.path] = need.role
+            if not (fresh or role_added):
+                continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
                 work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path))

@@ -63,8 +63,9 @@ class CommandResolver:
             self.ctx.warn(requester, f"{self._not_found(argv[0], cwd)} ({reason})")
             return []
         found = [Need(program, reason)]
-        self.ctx.script_args.setdefault(self.real_path(program), list(argv[1:]))
-        handler = self.handler_for(program, argv[0])
+        real = self.real_path(program)
+        self.ctx.script_args.setdefault(real, list(argv[1:]))
+        handler = self.handler_for(real, argv[0])
         if handler is not None:
             found.extend(handler(self, argv, reason, cwd))
         return found
@@ -85,9 +86,9 @@ class CommandResolver:
         except SymlinkLoopError:
             return path
 
-    def handler_for(self, program: str, called_as: str) -> ArgvHandler | None:
+    def handler_for(self, real_program: str, called_as: str) -> ArgvHandler | None:
         """By the name it was called as (busybox applets, `sh` -> dash), then the real file's name."""
-        for name in (posixpath.basename(called_as), posixpath.basename(self.real_path(program))):
+        for name in (posixpath.basename(called_as), posixpath.basename(real_program)):
             handler = self.handlers.get(name) or self.handlers.get(_strip_version(name))
             if handler is not None:
                 return handler
