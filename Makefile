@@ -7,14 +7,15 @@ export SLIMMER_CACHE
 
 SAMPLES = $(shell $(PYTHON) fixtures/build_samples.py --list)
 
-.PHONY: help setup system dockerd samples test demo clean-samples
+.PHONY: help setup system dockerd samples lint test demo clean-samples
 
 help:
 	@echo "make setup          virtualenv in $(VENV) with slimmer installed (editable) + test deps"
 	@echo "make system         install missing Debian packages (scripts/ensure-system-packages)"
 	@echo "make dockerd        start dockerd if it does not answer (scripts/ensure-dockerd)"
 	@echo "make samples        build/load the sample images, save them in $(SLIMMER_CACHE)/samples"
-	@echo "make test           all of the above, then pytest"
+	@echo "make lint           ruff and mypy (configured in pyproject.toml)"
+	@echo "make test           lint, then all of the above, then pytest"
 	@echo "make demo           slim the samples with the CLI"
 	@echo "make clean-samples  remove the sample images and their cached tarballs"
 
@@ -34,8 +35,12 @@ dockerd:
 samples: setup dockerd
 	$(VENV)/bin/python fixtures/build_samples.py
 
+lint: setup
+	$(VENV)/bin/ruff check slimmer tests fixtures bench
+	$(VENV)/bin/mypy
+
 # Without a daemon: the daemon tests skip, or fail when CI=true.
-test: setup system
+test: lint system
 	@if scripts/ensure-dockerd; then \
 	  $(VENV)/bin/python fixtures/build_samples.py; \
 	elif [ "$${CI:-}" = true ]; then \

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from elfhelpers import export_image, image_env  # noqa: E402
-
 from slimmer.image.blob import Blob  # noqa: E402
 from slimmer.rootfs.filekind import FileKind  # noqa: E402
 from slimmer.rootfs.merge import merge_layers  # noqa: E402
 from slimmer.trace.closure import Need, TraceContext, close  # noqa: E402
 from slimmer.trace.elf import LOADER_CATEGORIES, ElfTracer  # noqa: E402
 from slimmer.trace.elf.reader import ElfError, parse_elf  # noqa: E402
+
+from elfhelpers import export_image, image_env  # noqa: E402
 
 FAT = "slimmer-elf/fat:latest"
 FALLBACK = "slimmer-sample/py-app:latest"

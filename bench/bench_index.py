@@ -243,7 +243,7 @@ def run_child(argv: list[str]) -> tuple[float, float, int, str]:
     """(wall seconds, CPU seconds, exit code, stdout) of a child process; its stderr is shown if it fails."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.run(argv, capture_output=True, cwd=ROOT)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -325,7 +325,8 @@ def main() -> int:
                 ("open_analysis (verify + index)", t_index, c_index, rss_index),
                 ("slim audit --json (whole command)", t_audit, c_audit, rss_audit)]
         for label, wall, cpu, rss in rows:
-            print(f"{label:34} {wall:>7.2f} {wall / t_cat:>7.2f}x {cpu:>7.2f} {'' if rss is None else f'{rss:.0f}':>12}")
+            rss_text = "" if rss is None else f"{rss:.0f}"
+            print(f"{label:34} {wall:>7.2f} {wall / t_cat:>7.2f}x {cpu:>7.2f} {rss_text:>12}")
         print(f"{'python + import slimmer (no work)':34} {'':>7} {'':>8} {'':>7} {import_rss:>12.0f}")
         ok = rss_index < RSS_LIMIT_MB and rss_audit < RSS_LIMIT_MB
         print(f"requirement: index in seconds and peak RSS < {RSS_LIMIT_MB} MB: "

@@ -33,11 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "fixtures"))
 
-import build_samples  # noqa: E402
-import strace_truth  # noqa: E402
 from slimmer.image.daemon import CHUNK  # noqa: E402
 from slimmer.pack.verify import compare  # noqa: E402
 from slimmer.slim import SlimOptions, slim  # noqa: E402
+
+import build_samples  # noqa: E402
+import strace_truth  # noqa: E402
 
 SAMPLES = ["c-app", "sh-app", "py-app"]
 # Samples whose app slimmer cannot trace yet: sizes are still reported, the image is not expected to run.
@@ -135,9 +136,9 @@ def main() -> int:
             if not args.no_verify:
                 comparison = compare(client, fat, tag, [None], None, 120.0)[0]
                 verified = "same" if comparison.same else "DIFFERS"
-            rows.append(dict(name=name, fat=fat_size, slim=slim_size, layer=result.size_after, truth=truth,
-                             kept=result.kept_files, t_slim=t_slim, t_save=t_save, t_load=t_load,
-                             verified=verified))
+            rows.append({"name": name, "fat": fat_size, "slim": slim_size, "layer": result.size_after, "truth": truth,
+                             "kept": result.kept_files, "t_slim": t_slim, "t_save": t_save, "t_load": t_load,
+                             "verified": verified})
 
         print(f"slim IMAGE, daemon -> daemon; timings best of {args.repeat}; sizes in MB (1e6 B)")
         print(f"{'sample':8} {'fat':>7} {'slim':>6} {'truth':>6} {'slim/truth':>10} {'fat/slim':>8}  "

@@ -7,10 +7,10 @@ source image is only read.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from slimmer.image.blob import Blob
 from slimmer.image.layers import uncompressed_layers

@@ -102,7 +102,8 @@ def human(size: int) -> str:
 def render_text(report: AuditReport) -> str:
     lines = [f"Image: {report.image}",
              f"Total size: {human(report.total_size)} ({report.total_size} bytes) in {report.file_count} files",
-             f"Wasted: {human(report.wasted_bytes)} ({report.wasted_bytes} bytes of files overwritten or removed by later layers)",
+             f"Wasted: {human(report.wasted_bytes)} ({report.wasted_bytes} bytes of files overwritten or removed "
+             "by later layers)",
              "",
              f"{'LAYER':<19} {'SIZE':>9} {'STORED':>9} {'ADDED':>7} {'CHANGED':>7} {'REMOVED':>7}  CREATED BY"]
     for layer in report.layers:

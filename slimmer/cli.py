@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import NoReturn
 
 from slimmer import __version__
 from slimmer.errors import SlimError, UsageError
@@ -59,7 +60,8 @@ def _audit_parser() -> argparse.ArgumentParser:
 def _tracing_options(parser: argparse.ArgumentParser) -> None:
     """Options that change what is traced: shared by slim, trace and why."""
     group = parser.add_argument_group("what the container runs")
-    group.add_argument("--entrypoint", metavar="CMDLINE", help="trace this entrypoint instead of the image's (resets CMD)")
+    group.add_argument("--entrypoint", metavar="CMDLINE",
+                       help="trace this entrypoint instead of the image's (resets CMD)")
     group.add_argument("--cmd", metavar="CMDLINE", help="trace with this CMD instead of the image's")
     group.add_argument("--include-exe", metavar="NAME", action="append", default=[],
                        help="also keep the program NAME (looked up in PATH) and what it needs; repeatable")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from tqdm import tqdm
 
@@ -17,7 +17,7 @@ class Progress:
     enabled: bool
 
     @classmethod
-    def auto(cls, quiet: bool = False) -> "Progress":
+    def auto(cls, quiet: bool = False) -> Progress:
         return cls(enabled=not quiet and sys.stderr.isatty())
 
     @contextmanager

@@ -16,8 +16,8 @@ import re
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import pytest
 

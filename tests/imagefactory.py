@@ -34,18 +34,36 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from slimmer.image.compression import compress_bytes
 
 __all__ = [
-    "Dir", "File", "Symlink", "Hardlink", "Whiteout", "Opaque", "Fifo", "Device",
-    "make_layer", "write_tar", "layer_from_dir", "digest", "compress",
-    "make_config", "SyntheticImage",
-    "write_docker_archive", "write_oci_layout", "write_oci_archive", "tar_directory",
-    "compile_static", "HELLO_C", "merged_rootfs",
+    "HELLO_C",
+    "Device",
+    "Dir",
+    "Fifo",
+    "File",
+    "Hardlink",
+    "Opaque",
+    "Symlink",
+    "SyntheticImage",
+    "Whiteout",
+    "compile_static",
+    "compress",
+    "digest",
+    "layer_from_dir",
+    "make_config",
+    "make_layer",
+    "merged_rootfs",
+    "tar_directory",
+    "write_docker_archive",
+    "write_oci_archive",
+    "write_oci_layout",
+    "write_tar",
 ]
 
 ENTRY = Any  # str ("dir/") or (name, value)

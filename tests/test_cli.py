@@ -20,10 +20,20 @@ from pathlib import Path
 import pytest
 
 import slimmer
-from imagefactory import (File, Hardlink, Symlink, SyntheticImage, compile_static, compress, digest, make_layer,
-                          write_docker_archive)
 from slimmer.analysis import open_analysis
 from slimmer.rootfs.entry import EntryType
+
+from imagefactory import (
+    File,
+    Hardlink,
+    Symlink,
+    SyntheticImage,
+    compile_static,
+    compress,
+    digest,
+    make_layer,
+    write_docker_archive,
+)
 
 ERROR = "slim: error: "
 

@@ -16,8 +16,17 @@ import subprocess
 
 import pytest
 
-from elfhelpers import (GLIBC_INTERP, HOST_LIBDIR, MUSL_INTERP, SHOW_MAPS, GlibcRoot, need_tool,
-                        real, rootfs_from_dir, trace)
+from elfhelpers import (
+    GLIBC_INTERP,
+    HOST_LIBDIR,
+    MUSL_INTERP,
+    SHOW_MAPS,
+    GlibcRoot,
+    need_tool,
+    real,
+    rootfs_from_dir,
+    trace,
+)
 
 D = "/usr/lib/x86_64-linux-gnu"
 LD = "/lib/x86_64-linux-gnu"  # the same directory through the /lib symlink, as ld.so names it
@@ -149,7 +158,7 @@ def test_rpath_is_inherited_down_the_chain(glibc_root):
 
 def test_runpath_is_not_inherited(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/rn")
+    keep, tree, _ctx = tree_of(fs, "/usr/bin/rn")
     assert loaded(tree) == {GLIBC_INTERP, "/opt/mid/libmid.so", f"{LD}/libleaf.so", f"{LD}/libc.so.6"}
     assert loaded(tree) == root.ld_list("/usr/bin/rn")
     assert "/opt/rpath/libleaf.so" not in keep
@@ -158,7 +167,7 @@ def test_runpath_is_not_inherited(glibc_root):
 
 def test_origin_of_a_symlinked_executable_is_its_real_directory(glibc_root):
     root, fs = glibc_root
-    keep, tracer, ctx = trace(fs, ["/usr/local/bin/tool"])
+    keep, tracer, _ctx = trace(fs, ["/usr/local/bin/tool"])
     tree = tracer.trees["/opt/app/bin/tool"]
     assert loaded(tree) == {GLIBC_INTERP, "/opt/app/bin/../lib/liborig.so", f"{LD}/libc.so.6"}
     assert "/opt/app/lib/liborig.so" in keep and "/usr/local/lib/liborig.so" not in keep
@@ -183,7 +192,7 @@ def test_nodeflib_skips_cached_system_paths_and_system_dirs(glibc_root):
 
 def test_wrong_class_and_machine_are_skipped(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/shadow")
+    keep, tree, _ctx = tree_of(fs, "/usr/bin/shadow")
     assert loaded(tree) == {GLIBC_INTERP, "/opt/m64/libshadow.so", f"{LD}/libc.so.6"}
     assert loaded(tree) == root.ld_list("/usr/bin/shadow")
     reason = keep.reasons["/opt/m64/libshadow.so"].text
@@ -206,14 +215,14 @@ def test_ld_library_path_from_the_image_env(glibc_root):
 
 def test_lib_and_platform_tokens(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/dst")
+    _keep, tree, _ctx = tree_of(fs, "/usr/bin/dst")
     assert "/opt/lib/x86_64-linux-gnu/libdst.so" in loaded(tree)
     assert loaded(tree) == root.ld_list("/usr/bin/dst")
 
 
 def test_hwcaps_variants_are_kept_with_the_baseline(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/hw")
+    keep, tree, _ctx = tree_of(fs, "/usr/bin/hw")
     variants = [i for i in tree.items if i.category == "hwcaps"]
     assert {i.path for i in variants} >= {f"{LD}/glibc-hwcaps/x86-64-v2/libhw.so"}
     assert all("CPU is unknown statically" in i.reason for i in variants)
@@ -224,7 +233,7 @@ def test_hwcaps_variants_are_kept_with_the_baseline(glibc_root):
 
 def test_dlopen_by_literal_name(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/dl")
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/dl")
     assert keep.reasons[f"{D}/libplug.so.1"].text.startswith("dlopen name 'libplug.so.1' in /usr/bin/dl")
     assert "DT_NEEDED libplugdep.so of" in keep.reasons[f"{D}/libplugdep.so"].text
     assert reals(fs, root.run_maps("/usr/bin/dl")) <= set(keep.reasons)
@@ -232,7 +241,7 @@ def test_dlopen_by_literal_name(glibc_root):
 
 def test_nss_modules_and_files(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/nssuser")
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/nssuser")
     for path in ("/etc/nsswitch.conf", "/etc/passwd", f"{D}/libnss_mymod.so.2", f"{D}/libnssdep.so"):
         assert path in keep, path
     assert "NSS module for 'passwd: files mymod'" in keep.reasons[f"{D}/libnss_mymod.so.2"].text
@@ -244,7 +253,7 @@ def test_nss_modules_and_files(glibc_root):
 
 def test_iconv_keeps_gconv_configuration_and_modules(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/iconvuser")
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/iconvuser")
     for name in ("gconv-modules", "EUC-JP.so", "libJIS.so"):
         assert f"{D}/gconv/{name}" in keep, name
     mapped = root.run_maps("/usr/bin/iconvuser")
@@ -255,7 +264,7 @@ def test_iconv_keeps_gconv_configuration_and_modules(glibc_root):
 
 
 def test_iconv_auto_policy_reads_the_locale_and_the_importer(glibc_root):
-    root, fs = glibc_root
+    _root, fs = glibc_root
     module = f"{D}/gconv/EUC-JP.so"
     keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale")
     assert f"{D}/gconv/gconv-modules" in keep and module not in keep  # no charset named, C locale
@@ -269,7 +278,7 @@ def test_iconv_auto_policy_reads_the_locale_and_the_importer(glibc_root):
 
 def test_pthread_cancel_keeps_libgcc_s(glibc_root):
     root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/cancel")
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/cancel")
     assert "pthread_cancel" in keep.reasons[f"{D}/libgcc_s.so.1"].text
     mapped = root.run_maps("/usr/bin/cancel")
     assert any(p.endswith("libgcc_s.so.1") for p in mapped)
@@ -277,8 +286,8 @@ def test_pthread_cancel_keeps_libgcc_s(glibc_root):
 
 
 def test_plugin_directory_of_a_well_known_library(glibc_root):
-    root, fs = glibc_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/cryptouser")
+    _root, fs = glibc_root
+    keep, tree, _ctx = tree_of(fs, "/usr/bin/cryptouser")
     reason = keep.reasons[f"{D}/ossl-modules/legacy.so"].text
     assert reason.startswith("OpenSSL 3 provider modules") and "libcrypto.so.3" in reason
     assert next(i for i in tree.items if i.path.endswith("legacy.so")).category == "dlopen-known"
@@ -286,7 +295,7 @@ def test_plugin_directory_of_a_well_known_library(glibc_root):
 
 def test_static_pie_needs_nothing(glibc_root):
     root, fs = glibc_root
-    keep, tracer, ctx = trace(fs, ["/usr/bin/hello-static-pie"])
+    keep, _tracer, ctx = trace(fs, ["/usr/bin/hello-static-pie"])
     assert set(keep.reasons) == {"/usr/bin/hello-static-pie"}
     assert "static-pie" in ctx.notes["/usr/bin/hello-static-pie"]
     assert root.ld_list("/usr/bin/hello-static-pie") == set()
@@ -295,7 +304,7 @@ def test_static_pie_needs_nothing(glibc_root):
 
 def test_static_glibc_program_keeps_nss_configuration(glibc_root):
     root, fs = glibc_root
-    keep, tracer, ctx = trace(fs, ["/usr/bin/nss-static"])
+    keep, _tracer, ctx = trace(fs, ["/usr/bin/nss-static"])
     assert {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group"} <= set(keep.reasons)
     assert not any("ld-linux" in p or p.endswith(".so.6") for p in keep.reasons)
     note = ctx.notes["/usr/bin/nss-static"]
@@ -306,7 +315,7 @@ def test_static_glibc_program_keeps_nss_configuration(glibc_root):
 def test_ld_preload_from_the_image_env(glibc_root):
     root, fs = glibc_root
     env = {"LD_PRELOAD": "libplugdep.so"}
-    keep, tree, ctx = tree_of(fs, "/usr/bin/rp", env)
+    keep, tree, _ctx = tree_of(fs, "/usr/bin/rp", env)
     assert f"{LD}/libplugdep.so" in loaded(tree)
     assert keep.reasons[f"{D}/libplugdep.so"].text.startswith("preloaded libplugdep.so (LD_PRELOAD")
     assert loaded(tree) == root.ld_list("/usr/bin/rp", env)
@@ -338,7 +347,7 @@ def musl_root(tmp_path_factory):
 
 def test_musl_inherits_runpath_and_reads_its_path_file(musl_root):
     root, fs = musl_root
-    keep, tree, ctx = tree_of(fs, "/usr/bin/mprog")
+    _keep, tree, ctx = tree_of(fs, "/usr/bin/mprog")
     # libleaf.so through mprog's RUNPATH, inherited by libmid.so (musl), before the path file's copy
     assert loaded(tree) == {MUSL_INTERP, "/opt/mu/libmid.so", "/opt/mu2/libleaf.so"}
     assert "libc.so" not in str([i.path for i in tree.items])  # libc.so is the loader itself
@@ -375,7 +384,7 @@ def test_ld_so_conf_dirs_are_kept_when_the_cache_is_absent(tmp_path):
 
 
 def test_libraries_placed_by_a_tree_are_not_resolved_again(glibc_root):
-    root, fs = glibc_root
+    _root, fs = glibc_root
     keep, tracer, ctx = trace(fs, ["/usr/bin/rp", "/usr/bin/rn"])
     # libmid.so was placed by rp's tree (leaf through RPATH) and by rn's (leaf through the cache):
     # both copies are kept, each with the reason of the chain that loads it
@@ -396,13 +405,13 @@ def test_a_shared_object_reached_otherwise_is_the_root_of_its_own_tree(glibc_roo
 
 def test_non_elf_and_broken_elf_files(glibc_root, tmp_path):
     root, fs = glibc_root
-    keep, tracer, ctx = trace(fs, ["/etc/nsswitch.conf"])
+    keep, _tracer, ctx = trace(fs, ["/etc/nsswitch.conf"])
     assert set(keep.reasons) == {"/etc/nsswitch.conf"} and not ctx.warnings
     broken = tmp_path / "broken"
     (broken / "bin").mkdir(parents=True)
     (broken / "bin/trunc").write_bytes((root.path("/usr/bin/rp")).read_bytes()[:80])
     fs2 = rootfs_from_dir(broken, tmp_path)
-    keep, tracer, ctx = trace(fs2, ["/bin/trunc"])
+    keep, _tracer, ctx = trace(fs2, ["/bin/trunc"])
     assert set(keep.reasons) == {"/bin/trunc"}
     assert any("could not use" in w.message for w in ctx.warnings)
 

@@ -12,9 +12,10 @@ import os
 
 import pytest
 
+from slimmer.trace.elf import LOADER_CATEGORIES
+
 import build_samples
 from elfhelpers import ElfTracer, TraceContext, dynamic_elf_files, image_env, real, rootfs_from_image, run_loader_oracle
-from slimmer.trace.elf import LOADER_CATEGORIES
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 

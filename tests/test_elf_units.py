@@ -15,13 +15,14 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-from elfhelpers import HOST_LIBDIR, GlibcRoot, need_tool, rootfs_from_dir
 from slimmer.trace.elf import extras
 from slimmer.trace.elf.arch import ARCHES, Rules
 from slimmer.trace.elf.ldcache import parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, parse_elf
 from slimmer.trace.elf.tokens import expand_glibc, expand_musl
+
+from elfhelpers import HOST_LIBDIR, GlibcRoot, need_tool, rootfs_from_dir
 
 
 def host_elf_files(limit: int = 400) -> list[str]:
@@ -139,7 +140,8 @@ def _rules(dirs=("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "
 
 def test_glibc_dynamic_string_tokens():
     r = _rules()
-    dirs = lambda spec, origin="/opt/app/bin": [d for d, _ in expand_glibc(spec, origin, r, "/work")]
+    def dirs(spec, origin="/opt/app/bin"):
+        return [d for d, _ in expand_glibc(spec, origin, r, "/work")]
     assert dirs("$ORIGIN/../lib:${ORIGIN}/x") == ["/opt/app/bin/../lib", "/opt/app/bin/x"]
     assert dirs("/a/$LIB:/b/${LIB}/c") == ["/a/lib/x86_64-linux-gnu", "/b/lib/x86_64-linux-gnu/c"]
     assert dirs("/p/$PLATFORM") == ["/p/x86_64", "/p/haswell", "/p/xeon_phi"]

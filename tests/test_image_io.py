@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from imagefactory import (File, Hardlink, Opaque, Symlink, SyntheticImage, Whiteout, compress, digest,
-                          make_layer, write_docker_archive, write_oci_archive, write_oci_layout)
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image.blob import Blob
 from slimmer.image.dockerarchive import TarIndex
@@ -22,6 +20,21 @@ from slimmer.image.model import Layer, OutputImage
 from slimmer.image.reference import ImageRef, parse_reference
 from slimmer.image.sinks import write_image
 from slimmer.image.sources import open_image
+
+from imagefactory import (
+    File,
+    Hardlink,
+    Opaque,
+    Symlink,
+    SyntheticImage,
+    Whiteout,
+    compress,
+    digest,
+    make_layer,
+    write_docker_archive,
+    write_oci_archive,
+    write_oci_layout,
+)
 
 BASE = make_layer([
     "etc/",
@@ -687,7 +700,7 @@ def test_daemon_unreachable(tmp_path, monkeypatch):
             pass
     assert str(e.value).startswith("cannot reach the Docker daemon: ")
     assert_one_line(e.value)
-    with pytest.raises(SlimError, match="^cannot reach the Docker daemon: "):
+    with pytest.raises(SlimError, match=r"^cannot reach the Docker daemon: "):
         write_image(output_image(tmp_path), "docker-daemon:x:y", tmp_path / "work")
     assert list((tmp_path / "work").glob("*.tar")) == []
 

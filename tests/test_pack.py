@@ -6,9 +6,10 @@ import hashlib
 import json
 import tarfile
 
-from imagefactory import Dir, File, Hardlink, Symlink, make_layer, merged_rootfs
 from slimmer.pack.config import SOURCE_LABEL, slim_config
 from slimmer.pack.layer import write_layer
+
+from imagefactory import Dir, File, Hardlink, Symlink, make_layer, merged_rootfs
 
 
 def fixture_fs(tmp_path, with_tmp: bool = True):

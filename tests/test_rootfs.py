@@ -8,11 +8,12 @@ import tracemalloc
 
 import pytest
 
-from imagefactory import Device, Fifo, File, Hardlink, Opaque, Symlink, Whiteout, make_layer, merged_rootfs
 from slimmer.errors import CorruptImageError
 from slimmer.rootfs.entry import EntryType
 from slimmer.rootfs.filekind import FileKind, classify, shebang
 from slimmer.rootfs.fs import SymlinkLoopError
+
+from imagefactory import Device, Fifo, File, Hardlink, Opaque, Symlink, Whiteout, make_layer, merged_rootfs
 
 merged = merged_rootfs
 
@@ -182,7 +183,7 @@ def test_truncated_and_garbage_layers_are_refused(tmp_path):
         merged(tmp_path, layer[:1024])
     with pytest.raises(CorruptImageError, match="truncated tar"):
         merged(tmp_path, layer[: layer.index(b"y" * 5000) + 5120])  # cut right after the last member
-    with pytest.raises(CorruptImageError, match="not a valid tar archive|corrupt tar"):
+    with pytest.raises(CorruptImageError, match=r"not a valid tar archive|corrupt tar"):
         merged(tmp_path, b"this is not a tar file at all" * 40)
     damaged = bytearray(layer)
     second = layer.index(b"y" * 100)

@@ -18,10 +18,11 @@ from dataclasses import asdict
 
 import pytest
 
-import build_samples
-from elfhelpers import export_image
 from slimmer.analysis import open_analysis
 from slimmer.rootfs.entry import EntryType
+
+import build_samples
+from elfhelpers import export_image
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 

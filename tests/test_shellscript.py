@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -39,10 +40,10 @@ def test_result_types_and_lines():
 
 def test_dataclasses_are_frozen():
     c = CommandUse("sed", 1, "run")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.name = "awk"  # type: ignore[misc]
     w = ShellWarning(1, "x")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         w.line = 2  # type: ignore[misc]
 
 

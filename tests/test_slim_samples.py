@@ -13,9 +13,10 @@ import sys
 
 import pytest
 
-import strace_truth
 from slimmer.cli import main as slim_main
 from slimmer.slim import SlimOptions, slim
+
+import strace_truth
 
 SAMPLES = ["c-app", "sh-app"]
 MIN_RATIO = 10.0  # fat / slim

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from imagefactory import File, Symlink, make_layer, merged_rootfs
 from slimmer.errors import SlimError
 from slimmer.report import render_why
 from slimmer.trace.closure import TraceContext
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.roots import RootOptions, run_spec
 from slimmer.trace.session import trace_image
+
+from imagefactory import File, Symlink, make_layer, merged_rootfs
 
 BIN = File(b"\0stand-in program\0", mode=0o755)
 
@@ -60,7 +61,7 @@ def test_execvp_search_skips_non_executables_and_honours_empty_entries(tmp_path)
 def test_shell_form_cmd_keeps_the_shell_and_every_command_of_the_string(tmp_path):
     config = image_config(Cmd=["/bin/sh", "-c", "grep -q x /etc/passwd | sed s/a/b/ && awk 1 </dev/null; $TOOL_FROM_RUNTIME"],
                           Env=["PATH=/usr/bin:/bin"])
-    fs, result = traced(tmp_path, config)
+    _fs, result = traced(tmp_path, config)
     keep = result.keep
     for path in ("/bin", "/usr/bin/sh", "/usr/bin/dash", "/usr/bin/grep", "/usr/bin/sed",
                  "/usr/bin/awk", "/etc/alternatives/awk", "/usr/bin/mawk"):
@@ -75,7 +76,7 @@ def test_shebang_env_split_string_and_sourced_files(tmp_path):
     script = b"#!/usr/bin/env -S bash -e\n. /usr/local/lib/helpers.sh\nTZ_TOOL=date\n$TZ_TOOL +%s\nhelper_fn\n"
     helpers = b"helper_fn() { jq . /dev/null; }\n"
     config = image_config(Entrypoint=["/usr/local/bin/start"], Cmd=["--flag"], Env=["PATH=/usr/local/bin:/usr/bin"])
-    fs, result = traced(tmp_path, config, [("usr/local/bin/start", File(script, mode=0o755)),
+    _fs, result = traced(tmp_path, config, [("usr/local/bin/start", File(script, mode=0o755)),
                                            ("usr/local/lib/helpers.sh", helpers)])
     keep = result.keep
     for path in ("/usr/local/bin/start", "/usr/bin/env", "/usr/bin/bash", "/usr/local/lib/helpers.sh",
@@ -92,7 +93,7 @@ def test_config_roots_user_workdir_tmp_timezone_locale_and_os_release(tmp_path):
     config = image_config(Entrypoint=["/usr/bin/date"], User="app", WorkingDir="/srv/data",
                           Env=["TZ=Europe/Paris", "LANG=fr_FR.UTF-8"],
                           Healthcheck={"Test": ["CMD-SHELL", "grep -q ok /tmp/health"]})
-    fs, result = traced(tmp_path, config, ["srv/", "srv/data/"])
+    _fs, result = traced(tmp_path, config, ["srv/", "srv/data/"])
     keep = result.keep
     for path in ("/etc/passwd", "/etc/group", "/home/app", "/srv/data", "/tmp", "/etc/os-release",
                  "/usr/lib/os-release", "/usr/share/zoneinfo/Europe/Paris", "/usr/lib/locale/fr_FR.utf8/LC_TIME",
@@ -106,7 +107,7 @@ def test_config_roots_user_workdir_tmp_timezone_locale_and_os_release(tmp_path):
 
 def test_overrides_include_and_exclude(tmp_path):
     config = image_config(Entrypoint=["/usr/bin/date"])
-    fs, result = traced(tmp_path, config, options=RootOptions(include_exe=("jq",), include=("/usr/share/zoneinfo/Asia/*",)),
+    _fs, result = traced(tmp_path, config, options=RootOptions(include_exe=("jq",), include=("/usr/share/zoneinfo/Asia/*",)),
                         exclude=("/usr/lib/os-release",), entrypoint="sed -n p")
     keep = result.keep
     assert "/usr/bin/sed" in keep and "/usr/bin/date" not in keep  # --entrypoint replaces the image's
@@ -125,8 +126,8 @@ def test_missing_roots_are_clear_errors(tmp_path):
 
 
 def test_unresolvable_entrypoint_is_a_warning_not_a_silent_drop(tmp_path):
-    fs, result = traced(tmp_path, image_config(Cmd=["not-installed", "--x"]))
-    assert [w.message for w in result.keep.warnings][0] == \
+    _fs, result = traced(tmp_path, image_config(Cmd=["not-installed", "--x"]))
+    assert next(w.message for w in result.keep.warnings) == \
         "command 'not-installed' not found in the image's PATH (ENTRYPOINT/CMD)"
 
 
@@ -134,7 +135,7 @@ def test_entrypoint_script_execs_its_cmd_and_runs_globbed_hooks(tmp_path):
     script = (b"#!/bin/sh\nset -e\nfor f in /entrypoint.d/*.sh; do . \"$f\"; done\n"
               b"if [ \"${1#-}\" != \"$1\" ]; then set -- sed \"$@\"; fi\nexec \"$@\"\n")
     config = image_config(Entrypoint=["/entrypoint.sh"], Cmd=["-n", "p"])
-    fs, result = traced(tmp_path, config, [("entrypoint.sh", File(script, mode=0o755)),
+    _fs, result = traced(tmp_path, config, [("entrypoint.sh", File(script, mode=0o755)),
                                            ("entrypoint.d/10-a.sh", b"grep -q x /etc/passwd\n"),
                                            ("entrypoint.d/20-b.sh", b"date\n")])
     keep = result.keep
@@ -152,7 +153,7 @@ def test_data_files_named_by_absolute_path_in_a_script_are_kept(tmp_path):
     script = (b"#!/bin/bash\nDATA=/srv/inventory.csv\n# /srv/only-in-a-comment.txt\n"
               b"grep -v '^#' \"$DATA\" | sed 's/a/b/' > /dev/null\ncat /srv/missing.txt /srv\n")
     config = image_config(Entrypoint=["/usr/local/bin/report"])
-    fs, result = traced(tmp_path, config, [("usr/local/bin/report", File(script, mode=0o755)),
+    _fs, result = traced(tmp_path, config, [("usr/local/bin/report", File(script, mode=0o755)),
                                            ("srv/inventory.csv", b"a,b\n"), ("srv/only-in-a-comment.txt", b"x"),
                                            ("srv/other.csv", b"y")])
     keep = result.keep
@@ -163,7 +164,7 @@ def test_data_files_named_by_absolute_path_in_a_script_are_kept(tmp_path):
 def test_files_named_on_the_command_line_are_kept(tmp_path):
     config = image_config(Entrypoint=["/usr/bin/grep", "-f", "/srv/patterns", "--file=rules.txt"],
                           Cmd=["/srv/input.csv", "/", "/srv"], WorkingDir="/srv")
-    fs, result = traced(tmp_path, config, [("srv/patterns", b"x"), ("srv/rules.txt", b"y"),
+    _fs, result = traced(tmp_path, config, [("srv/patterns", b"x"), ("srv/rules.txt", b"y"),
                                            ("srv/input.csv", b"z"), ("srv/unrelated", b"u")])
     keep = result.keep
     assert keep.reasons["/srv/patterns"].text == "argument 2 of ENTRYPOINT/CMD"
@@ -172,7 +173,7 @@ def test_files_named_on_the_command_line_are_kept(tmp_path):
 
 
 def test_a_symlink_loop_as_entrypoint_is_named_as_such(tmp_path):
-    fs, result = traced(tmp_path, image_config(Entrypoint=["/app"]), [("app", Symlink("/app2")), ("app2", Symlink("/app"))])
+    _fs, result = traced(tmp_path, image_config(Entrypoint=["/app"]), [("app", Symlink("/app2")), ("app2", Symlink("/app"))])
     assert [w.message for w in result.keep.warnings] == [
         "too many levels of symbolic links resolving /app (loop at /app) (ENTRYPOINT/CMD)"]
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from imagefactory import compile_static
 from slimmer.errors import SlimError
 from slimmer.image.blob import Blob
 from slimmer.image.layers import uncompressed_layers
 from slimmer.image.model import OutputImage
 from slimmer.image.sinks import write_image
 from slimmer.image.sources import open_image
+
+from imagefactory import compile_static
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 

@@ -23,7 +23,7 @@ class Blob:
     offset: int
     size: int
 
-    def open(self) -> "BlobReader":
+    def open(self) -> BlobReader:
         return BlobReader(self)
 
     def read_at(self, offset: int, size: int) -> bytes:
@@ -32,7 +32,7 @@ class Blob:
         with open(self.path, "rb", buffering=0) as f:
             return os.pread(f.fileno(), size, self.offset + offset)
 
-    def slice(self, offset: int, size: int) -> "Blob":
+    def slice(self, offset: int, size: int) -> Blob:
         return Blob(self.path, self.offset + offset, size)
 
 

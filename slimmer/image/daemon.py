@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from slimmer.errors import SlimError
 from slimmer.image.reference import normalize_tag

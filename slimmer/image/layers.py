@@ -12,8 +12,8 @@ import os
 import queue
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from slimmer.errors import CorruptImageError, SlimError
 from slimmer.image import compression

@@ -17,8 +17,7 @@ from typing import Any, Protocol
 
 from slimmer.errors import CorruptImageError, SlimError
 from slimmer.image.blob import Blob
-from slimmer.image.dockerarchive import (JSON_LIMIT, TarIndex, check_config, open_tar, parse_json,
-                                         safe_name)
+from slimmer.image.dockerarchive import JSON_LIMIT, TarIndex, check_config, open_tar, parse_json, safe_name
 from slimmer.image.layers import iter_blob, short, split_digest
 from slimmer.image.model import Image, Layer
 from slimmer.image.reference import is_valid_tag, normalize_tag

@@ -153,7 +153,7 @@ def parse_reference(text: str) -> ImageRef:
     return ImageRef(DAEMON, parse_daemon_name(text), None)
 
 
-def as_ref(ref: "ImageRef | str") -> ImageRef:
+def as_ref(ref: ImageRef | str) -> ImageRef:
     return ref if isinstance(ref, ImageRef) else parse_reference(ref)
 
 

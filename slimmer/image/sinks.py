@@ -14,9 +14,10 @@ import json
 import os
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image import daemon
@@ -25,9 +26,18 @@ from slimmer.image.blob import Blob
 from slimmer.image.layers import iter_blob, short, split_digest
 from slimmer.image.model import OutputImage
 from slimmer.image.ocilayout import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, REF_NAME
-from slimmer.image.reference import (DAEMON, DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, ImageRef, as_ref,
-                                     is_image_id, parse_reference, parse_tag,
-                                     same_target)
+from slimmer.image.reference import (
+    DAEMON,
+    DOCKER_ARCHIVE,
+    OCI,
+    OCI_ARCHIVE,
+    ImageRef,
+    as_ref,
+    is_image_id,
+    parse_reference,
+    parse_tag,
+    same_target,
+)
 from slimmer.progress import QUIET, Progress
 
 FILE_MODE = 0o644
@@ -235,7 +245,7 @@ def docker_archive_entries(img: _Checked, tags: list[str]) -> list[_Entry]:
 
 def oci_layout_entries(img: _Checked, ref_name: str | None) -> list[_Entry]:
     config_desc = {"mediaType": OCI_CONFIG, "digest": img.config_digest, "size": len(img.config_bytes)}
-    layer_descs = [{"mediaType": OCI_LAYER, "digest": l.digest, "size": l.blob.size} for l in img.layers]
+    layer_descs = [{"mediaType": OCI_LAYER, "digest": layer.digest, "size": layer.blob.size} for layer in img.layers]
     manifest = stable_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                             "config": config_desc, "layers": layer_descs})
     manifest_desc = {"mediaType": OCI_MANIFEST, "digest": _sha256(manifest), "size": len(manifest)}
@@ -283,7 +293,7 @@ def write_image(image: OutputImage, dest: ImageRef | str, workdir: Path, progres
         dest = _parse_dest(dest)
     _check_protect(dest, protect)
     img = _check(image)
-    total = sum(l.blob.size for l in img.layers)
+    total = sum(layer.blob.size for layer in img.layers)
     n = len(img.layers)
     summary = f"image {img.config_digest[:19]}, {n} layer{'s' if n != 1 else ''}, {_human(total)}"
 

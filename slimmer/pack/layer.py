@@ -9,11 +9,12 @@ therefore always gives the same bytes, hence the same digest.
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from slimmer.image.blob import Blob
 from slimmer.rootfs.entry import Entry, EntryType
@@ -43,15 +44,19 @@ class PackedLayer:
     size: int  # as Docker counts a layer: file content (hardlinked once) plus symlink targets
 
 
-class _HashingWriter:
+class _HashingWriter(io.RawIOBase):
     """A file wrapper that hashes what goes through it, so the tar is read only once."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self._file = open(path, "wb")
         self.sha256 = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
         self.sha256.update(data)
         self.size += len(data)
         return self._file.write(data)
@@ -61,6 +66,7 @@ class _HashingWriter:
 
     def close(self) -> None:
         self._file.close()
+        super().close()
 
 
 def with_parents(fs: RootFS, paths: Iterable[str]) -> list[Entry]:
@@ -86,8 +92,8 @@ def write_layer(fs: RootFS, paths: Iterable[str], destination: Path) -> PackedLa
     written_content: dict[tuple[int, int], str] = {}
     size = 0
     try:
-        with tarfile.open(fileobj=writer, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8",
-                          errors="surrogateescape", copybufsize=COPY_BUFFER) as tar:
+        with tarfile.TarFile(fileobj=writer, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8",
+                             errors="surrogateescape", copybufsize=COPY_BUFFER) as tar:
             for entry in entries:
                 info = _tarinfo(entry)
                 if entry.type is EntryType.FILE:

@@ -8,10 +8,9 @@ of a file are ever read.
 
 from __future__ import annotations
 
+import posixpath
 from enum import Enum
 from functools import lru_cache
-
-import posixpath
 
 import magic
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
 
 from slimmer.errors import SlimError
-from slimmer.image.blob import Blob
+from slimmer.image.blob import Blob, BlobReader
 from slimmer.rootfs.entry import Entry, EntryType
 
 MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS: the limit of symlinks followed in one lookup
@@ -131,7 +131,7 @@ class RootFS:
             raise ValueError(f"{entry.path} is not a regular file")
         return self._layers[entry.layer].slice(entry.offset, entry.size)
 
-    def open(self, entry: Entry) -> BinaryIO:
+    def open(self, entry: Entry) -> BlobReader:
         """A seekable read-only stream of a regular file's bytes."""
         return self.blob(entry).open()
 

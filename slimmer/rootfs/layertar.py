@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from slimmer.errors import CorruptImageError
 from slimmer.image.blob import Blob
@@ -109,7 +109,8 @@ def _item(member: tarfile.TarInfo, blob: Blob, layer: int) -> LayerItem:
         raise CorruptImageError(f"layer {layer + 1}: sparse file {path!r} is not supported")
     if member.size < 0 or member.offset_data + member.size > blob.size:
         raise CorruptImageError(
-            f"layer {layer + 1}: entry {path!r} claims {member.size} bytes, beyond the end of the layer (truncated or absurd size)")
+            f"layer {layer + 1}: entry {path!r} claims {member.size} bytes, beyond the end of the layer "
+                "(truncated or absurd size)")
 
     xattrs = {k[len(XATTR_PREFIX):]: v for k, v in member.pax_headers.items() if k.startswith(XATTR_PREFIX)} or None
     entry = Entry(path=path, type=EntryType.FILE, mode=member.mode & 0o7777, uid=member.uid, gid=member.gid,

@@ -8,8 +8,9 @@ the way (each kept too, since the lookup fails without them) until nothing new a
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Protocol
+from typing import Protocol
 
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, classify
@@ -123,7 +124,7 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
             # A file kept before may learn its role now (a script first seen as a plain file):
             # its tracers run again with it.
             role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
-            if role_added:
+            if need.role is not None and role_added:
                 ctx.roles[entry.path] = need.role
             if not (fresh or role_added):
                 continue

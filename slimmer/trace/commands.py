@@ -8,8 +8,8 @@ say which of its arguments name further files or commands.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from slimmer.rootfs.entry import EntryType
 from slimmer.rootfs.fs import SymlinkLoopError
@@ -136,7 +136,7 @@ def _env_handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: s
             rest = rest[1].split() + rest[2:] if len(rest) > 1 else []
         elif word.startswith("-S"):
             rest = word[2:].split() + rest[1:]
-        elif word.startswith("-") and word != "-" or "=" in word:
+        elif (word.startswith("-") and word != "-") or "=" in word:
             rest = rest[1:]
             if word == "--":
                 break

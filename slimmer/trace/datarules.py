@@ -7,8 +7,8 @@ keeps the listed paths if they exist in the image. Env-driven data (TZ, LANG) li
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from slimmer.rootfs.entry import Entry
 from slimmer.trace.closure import Need, TraceContext

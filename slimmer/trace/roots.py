@@ -80,7 +80,8 @@ class RootOptions:
 def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOptions = RootOptions()) -> list[Need]:
     if not spec.argv:
         raise SlimError("the image has no ENTRYPOINT or CMD: say what it runs with --entrypoint or --cmd")
-    found = resolver.needs(spec.argv, "ENTRYPOINT/CMD", spec.cwd) + _argument_files(fs, spec.argv, "ENTRYPOINT/CMD", spec.cwd)
+    found = resolver.needs(spec.argv, "ENTRYPOINT/CMD", spec.cwd)
+    found += _argument_files(fs, spec.argv, "ENTRYPOINT/CMD", spec.cwd)
     if spec.healthcheck:
         found += resolver.needs(spec.healthcheck, "HEALTHCHECK", spec.cwd)
         found += _argument_files(fs, spec.healthcheck, "HEALTHCHECK", spec.cwd)
@@ -111,7 +112,7 @@ def _argument_files(fs: RootFS, argv: list[str], where: str, cwd: str) -> list[N
                 entry = fs.lookup(candidate, cwd=cwd)
             except SlimError:
                 continue  # a symlink loop: the program cannot read it either
-            if entry is not None and (entry.is_file or entry.is_dir and candidate.strip("/")):
+            if entry is not None and (entry.is_file or (entry.is_dir and candidate.strip("/"))):
                 found.append(Need(posixpath.normpath(posixpath.join(cwd, candidate)),
                                   f"argument {number} of {where}", optional=True))
     return found
@@ -157,7 +158,8 @@ def _timezone_needs(env: dict[str, str]) -> list[Need]:
         return [Need(tz, f"time zone file named by TZ={env['TZ']}")]
     zonedir = env.get("TZDIR", "/usr/share/zoneinfo")
     # A POSIX rule such as "EST5EDT,M3.2.0,M11.1.0" needs no file; a zone name does.
-    return [Need(posixpath.join(zonedir, tz), f"time zone named by TZ={env['TZ']}", optional=not tz[0].isalpha() or "," in tz)]
+    return [Need(posixpath.join(zonedir, tz), f"time zone named by TZ={env['TZ']}",
+                 optional=not tz[0].isalpha() or "," in tz)]
 
 
 def _locale_needs(env: dict[str, str]) -> list[Need]:
@@ -168,7 +170,8 @@ def _locale_needs(env: dict[str, str]) -> list[Need]:
             continue
         reason = f"locale named by {variable}={name}"
         found += [Need("/usr/lib/locale/locale-archive", reason, optional=True),
-                  Need(posixpath.join("/usr/lib/locale", _normalised_locale(name)), reason, recursive=True, optional=True),
+                  Need(posixpath.join("/usr/lib/locale", _normalised_locale(name)), reason, recursive=True,
+                       optional=True),
                   Need(posixpath.join("/usr/lib/locale", name), reason, recursive=True, optional=True)]
     return found
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, shebang

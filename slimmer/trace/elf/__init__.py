@@ -24,5 +24,14 @@ from slimmer.trace.elf.reader import ElfError, ElfInfo, parse_elf
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadTree, TreeItem
 
-__all__ = ["ElfTracer", "ElfInfo", "ElfError", "parse_elf", "ImageLoader", "Process", "LoadTree", "TreeItem",
-           "LOADER_CATEGORIES"]
+__all__ = [
+           "LOADER_CATEGORIES",
+           "ElfError",
+           "ElfInfo",
+           "ElfTracer",
+           "ImageLoader",
+           "LoadTree",
+           "Process",
+           "TreeItem",
+           "parse_elf",
+]

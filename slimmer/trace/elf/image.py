@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
@@ -37,7 +37,7 @@ class ImageLoader:
         self._rules: dict[tuple, Rules] = {}
         self._system_dirs: dict[tuple[int, int], tuple[tuple[str, ...], str]] = {}
         self._subdirs: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
-        self._ldcache: LdCache | None | bool = False  # False: not read yet
+        self._ldcache: LdCache | bool | None = False  # False: not read yet
         self._ldconf: list[str] | None = None
         self._nsswitch: dict[str, tuple[str, ...]] | None = None
         self._dlopen_strings: dict[tuple[int, int], list[str]] = {}

@@ -98,7 +98,7 @@ def _parse_new(data: bytes, at: int, e: str) -> list[CacheEntry]:
     if len(data) < at + 48:
         raise LdCacheError("truncated header")
     nlibs, _len_strings, flags, ext_offset = struct.unpack_from(e + "IIB3xI", data, at + 20)
-    if flags == 3 and e == "<" or flags == 2 and e == ">":
+    if (flags == 3 and e == "<") or (flags == 2 and e == ">"):
         e = ">" if e == "<" else "<"  # the header says which byte order the file was written in
         nlibs, _len_strings, flags, ext_offset = struct.unpack_from(e + "IIB3xI", data, at + 20)
     if at + 48 + nlibs * 24 > len(data):

@@ -34,7 +34,7 @@ def _parse(fs: RootFS, path: str, out: list[str], visited: set[str], depth: int)
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        word, _, rest = line.partition(" ")
+        word, _, _rest = line.partition(" ")
         if word == "include" or line.startswith("include\t"):
             for pattern in (line[len("include"):].split()):
                 # ldconfig: a relative include is relative to the including file's directory

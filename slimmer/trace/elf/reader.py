@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 # e_ident
 ELFMAG = b"\x7fELF"
@@ -181,8 +181,8 @@ def parse_elf(read_at: ReadAt, file_size: int) -> ElfInfo:
             dyn_off, dyn_size = p_offset, p_filesz
 
     ro_ranges = _ro_ranges(sections, loads)
-    base = dict(elf_class=64 if is64 else 32, byteorder="little" if e == "<" else "big", machine=e_machine,
-                osabi=ident[7], type=e_type, interp=interp, ro_ranges=ro_ranges)
+    base = {"elf_class": 64 if is64 else 32, "byteorder": "little" if e == "<" else "big", "machine": e_machine,
+                "osabi": ident[7], "type": e_type, "interp": interp, "ro_ranges": ro_ranges}
     if dyn_off < 0 or dyn_size <= 0:
         return ElfInfo(dynamic=False, **base)
 
@@ -260,14 +260,16 @@ def _undefined(read_at, file_size, e, is64, tags, sections, to_offset, dynstr) -
             return frozenset()
         symtab_off = to_offset(tags[DT_SYMTAB])
         count = _symbol_count(read_at, e, is64, tags, to_offset)
-        if count is None:
-            return frozenset()
+    if count is None:
+        return frozenset()
     size = min(count * entsize, MAX_TABLE_BYTES, max(0, file_size - symtab_off))
     raw = read_at(symtab_off, size - size % entsize)
     if is64:
-        names = [name for name, _i, _o, shndx, _v, _s in struct.iter_unpack(e + "IBBHQQ", raw) if shndx == SHN_UNDEF and name]
+        names = [name for name, _i, _o, shndx, _v, _s in struct.iter_unpack(e + "IBBHQQ", raw)
+                 if shndx == SHN_UNDEF and name]
     else:
-        names = [name for name, _v, _s, _i, _o, shndx in struct.iter_unpack(e + "IIIBBH", raw) if shndx == SHN_UNDEF and name]
+        names = [name for name, _v, _s, _i, _o, shndx in struct.iter_unpack(e + "IIIBBH", raw)
+                 if shndx == SHN_UNDEF and name]
     found = set()
     for off in names:
         end = dynstr.find(b"\0", off)

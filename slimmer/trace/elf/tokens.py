@@ -57,7 +57,7 @@ def expand_musl(spec: str, origin: str | None, cwd: str) -> list[str]:
     if "$" in spec:
         for m in re.finditer(r"\$", spec):
             rest = spec[m.start():]
-            if not (rest.startswith("$ORIGIN") or rest.startswith("${ORIGIN}")):
+            if not (rest.startswith(("$ORIGIN", "${ORIGIN}"))):
                 return []
         if origin is None:
             return []

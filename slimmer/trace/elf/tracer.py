@@ -12,7 +12,7 @@ extension module, a plugin kept by a rule) are resolved as the root of their own
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.filekind import FileKind

@@ -24,4 +24,4 @@ builtin_calls, programs, words, parameters.
 from .analyzer import analyze_shell
 from .results import CommandUse, ShellAnalysis, ShellWarning
 
-__all__ = ["CommandUse", "ShellWarning", "ShellAnalysis", "analyze_shell"]
+__all__ = ["CommandUse", "ShellAnalysis", "ShellWarning", "analyze_shell"]

@@ -6,7 +6,7 @@ trap, sh -c), which gets an Analyzer of its own sharing the Findings.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tree_sitter import Node
 

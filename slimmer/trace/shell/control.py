@@ -7,7 +7,7 @@ walked once, as a branch that may not run at all.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from tree_sitter import Node
 
@@ -78,7 +78,7 @@ class ControlFlow(Walker):
     def _pipeline(self, node: Node) -> None:
         # every stage runs in a subshell (bash, dash); keep the join anyway,
         # since `lastpipe` and zsh keep the last stage's assignments
-        stages = [c for c in node.named_children]
+        stages = list(node.named_children)
         self._branches([lambda c=c: self._stmt(c) for c in stages], True)
 
     def _subshell(self, node: Node) -> None:

@@ -25,7 +25,7 @@ Alt = list  # list[Seg | None]
 class Field:
     """One argument after expansion and word splitting."""
 
-    __slots__ = ("text", "pieces", "glob", "src", "line", "col")
+    __slots__ = ("col", "glob", "line", "pieces", "src", "text")
 
     def __init__(self, text: str | None, pieces: tuple[tuple[str | None, str], ...], glob: bool,
                  src: str, line: int, col: int = 0) -> None:

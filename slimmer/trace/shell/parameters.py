@@ -7,8 +7,8 @@ apply to each known value, so `${0##*/}` or `${X:-default}` stay known.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from tree_sitter import Node
 

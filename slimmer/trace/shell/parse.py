@@ -28,8 +28,9 @@ undone by split_glued_lines.
 
 from __future__ import annotations
 
+import itertools
 import re
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser, Point, Range, Tree
@@ -186,7 +187,7 @@ def split_glued_lines(src: bytes, words: list[Node]) -> list[list[Node]]:
     from that, so the command is cut there.
     """
     chunks = [[words[0]]]
-    for prev, cur in zip(words, words[1:]):
+    for prev, cur in itertools.pairwise(words):
         gap = src[prev.end_byte:cur.start_byte]
         if b"\n" in gap and _BARE_NEWLINE.search(gap):
             chunks.append([cur])

@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 MAX_VALUES = 16  # possible values kept per variable
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -76,7 +76,7 @@ class OSet(dict):
 class State:
     """Variables and positional parameters as sets of possible values."""
 
-    __slots__ = ("env", "vars", "pos")
+    __slots__ = ("env", "pos", "vars")
 
     def __init__(self, env: dict[str, str], vars: dict[str, tuple], pos: tuple) -> None:
         self.env = env
@@ -100,7 +100,7 @@ class State:
         vals = uniq(values)
         if len(vals) > MAX_VALUES:
             # keep what all values start with: a command name usually
-            prefix = os.path.commonprefix([_known_prefix(v) for v in vals])
+            prefix = os.path.commonprefix([_known_prefix(v) for v in vals])  # noqa: RUF071 (a string prefix)
             if prefix:
                 vals = (Partial(((prefix, False, prefix), (None, False, "$" + name))),)
             else:

@@ -9,7 +9,8 @@ through the methods declared at the end of Walker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
