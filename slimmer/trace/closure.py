@@ -26,14 +26,17 @@ class Need:
     recursive: bool = False  # a directory needed with everything under it
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
     role: str | None = None  # how the file is used when its content does not say: "shell" script, ...
+    rule: str | None = None  # the rule that asks for it ("zoneinfo", "compiled-in"); else the tracer's name
 
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a path is kept: the tracer's sentence and the kept file that caused it (None for roots)."""
+    """Why a path is kept: the tracer's sentence, the kept file that caused it (None for roots),
+    and the rule that kept it (what the over-keeping report sums by)."""
 
     text: str
     via: str | None
+    rule: str = "root"
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,10 @@ class KeepSet:
 def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> KeepSet:
     """Keep the roots and everything the tracers say they need, transitively."""
     keep = KeepSet(warnings=ctx.warnings)
-    work: deque[tuple[Need, str | None]] = deque((root, None) for root in roots)
+    work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
-        need, via = work.popleft()
-        for entry, reason in _reached(need, via, ctx):
+        need, via, rule = work.popleft()
+        for entry, reason in _reached(need, via, need.rule or rule, ctx):
             fresh = entry.path not in keep
             if fresh:
                 keep.reasons[entry.path] = reason
@@ -130,18 +133,19 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
-                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path))
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path,
+                             reason.rule))
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
-                    work.extend((found, entry.path) for found in tracer.needs(entry.path, entry, ctx))
+                    work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
     for path, note in ctx.notes.items():
         if path in keep.reasons:
             reason = keep.reasons[path]
-            keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via)
+            keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via, reason.rule)
     return keep
 
 
-def _reached(need: Need, via: str | None, ctx: TraceContext) -> list[tuple[Entry, Reason]]:
+def _reached(need: Need, via: str | None, rule: str, ctx: TraceContext) -> list[tuple[Entry, Reason]]:
     """What a lookup of `need.path` touches: the symlinks it goes through, then what it reaches
     (with its subtree for a recursive need)."""
     fs = ctx.fs
@@ -150,18 +154,18 @@ def _reached(need: Need, via: str | None, ctx: TraceContext) -> list[tuple[Entry
     except SymlinkLoopError as e:
         ctx.warn(via, f"{e} ({need.reason})")
         return []
-    on_the_way = Reason(f"symlink on the way to {need.path}", via)
+    on_the_way = Reason(f"symlink on the way to {need.path}", via, rule)
     reached: list[tuple[Entry, Reason]] = []
     for link in resolved.symlinks:
         entry = fs.get(link)
         assert entry is not None
-        reached.append((entry, Reason(need.reason, via) if link == need.path else on_the_way))
+        reached.append((entry, Reason(need.reason, via, rule) if link == need.path else on_the_way))
     if resolved.entry is None:
         if not need.optional:
             ctx.warn(via, f"{need.path} not found in the image ({need.reason})")
         return reached
-    reached.append((resolved.entry, Reason(need.reason, via)))
+    reached.append((resolved.entry, Reason(need.reason, via, rule)))
     if need.recursive and resolved.entry.type is EntryType.DIR:
-        inside = Reason(f"inside {resolved.path} ({need.reason})", via)
+        inside = Reason(f"inside {resolved.path} ({need.reason})", via, rule)
         reached.extend((entry, inside) for entry in fs.walk(resolved.path))
     return reached
