@@ -159,7 +159,7 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
 
     with open_analysis(args.image, progress) as opened:
         traced = _traced(args, opened, args.from_paths)
-        records = file_records(opened.fs, traced.keep, traced.ctx)
+        records = file_records(opened.fs, traced.keep, traced.ctx, packages=traced.packages)
     if args.json:
         print(json.dumps({"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded},
                          indent=2))

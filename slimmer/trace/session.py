@@ -9,8 +9,10 @@ from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
+from slimmer.trace.dpkg import DpkgDatabase, PackageTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named import NamedDataTracer
+from slimmer.trace.paths import CompiledPathsTracer, ConfigTracer, Readers
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -19,30 +21,35 @@ from slimmer.trace.scripts import ScriptTracer, shell_handlers
 class TraceResult:
     keep: KeepSet
     ctx: TraceContext  # what the tracers saw: content kinds, roles, warnings
+    packages: DpkgDatabase  # the image's Debian packages (what the report names each kept file by)
     excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
 
 
-def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
+def make_tracers(ctx: TraceContext, packages: DpkgDatabase) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
     resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
     elf = ElfTracer(cwd=ctx.cwd)
-    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf)]
+    readers = Readers(packages)
+    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf),
+                      CompiledPathsTracer(elf, readers), ConfigTracer(readers), PackageTracer(packages, elf)]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
                 exclude: tuple[str, ...] = ()) -> TraceResult:
     """Everything the container run by `spec` needs, minus what `exclude` removes."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
-    resolver, tracers = make_tracers(ctx)
+    packages = DpkgDatabase(fs)
+    resolver, tracers = make_tracers(ctx, packages)
     keep = close(roots(spec, fs, resolver, options), tracers, ctx)
-    return TraceResult(keep, ctx, apply_excludes(keep, exclude))
+    return TraceResult(keep, ctx, packages, apply_excludes(keep, exclude))
 
 
 def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
-    _, tracers = make_tracers(ctx)
-    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx)
+    packages = DpkgDatabase(fs)
+    _, tracers = make_tracers(ctx, packages)
+    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx, packages)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:

@@ -14,17 +14,19 @@ from dataclasses import dataclass, field
 
 from slimmer.trace.elf.reader import MAX_TABLE_BYTES, ElfInfo, ReadAt
 
-MAX_STRING = 4096  # longer runs are tables or code, not literals a program passes by name
+# a literal a program passes by name: printable ASCII between two NULs (up to 4 KiB: longer runs
+# are tables or text, not names)
+_C_STRING = re.compile(rb"(?<=\0)[\x20-\x7e\t]{1,4096}(?=\0)")
 # Go's runtime is in every Go program; its function table (pclntab) holds NUL-terminated names
 _GO_MARKER = b"\0runtime.main\0"
-_ABSOLUTE = re.compile(r"/[^\s\0]*")
+_ABSOLUTE = re.compile(r"(?:/[A-Za-z0-9_.+@=~,-]+)+/?")
 
 
 @dataclass
 class Literals:
     """What one object holds as literals, read once per content."""
 
-    strings: tuple[str, ...]  # whole C strings, latin-1 decoded (bytes kept one to one)
+    strings: tuple[str, ...]  # whole C strings of printable ASCII
     go: bool = False  # a Go program: `data` holds its string data for prefix searches
     data: bytes = field(default=b"", repr=False)
 
@@ -45,8 +47,8 @@ class Literals:
 def read_literals(read_at: ReadAt, info: ElfInfo) -> Literals:
     """The C strings of the object's read-only data; for a Go program also the data itself."""
     chunks = [read_at(off, min(size, MAX_TABLE_BYTES)) for off, size in info.ro_ranges if size > 0]
-    data = b"\0".join(chunks)
-    strings = tuple(s.decode("latin-1") for s in data.split(b"\0") if 0 < len(s) <= MAX_STRING)
+    data = b"\0" + b"\0".join(chunks) + b"\0"
+    strings = tuple(m.decode("ascii") for m in _C_STRING.findall(data))
     go = _GO_MARKER in data
     return Literals(strings, go, data if go else b"")
 

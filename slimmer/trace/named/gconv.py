@@ -271,15 +271,16 @@ class GconvDatabase:
 
 # where glibc's GCONV_DIR is on Debian (multiarch) and elsewhere
 DEFAULT_DIRS = ("/usr/lib/*-linux-gnu*/gconv", "/usr/lib64/gconv", "/usr/lib/gconv")
-# libraries that convert charsets their callers name: their own strings are tables, not names
-PASSING = ("libunistring.so.*", "libidn2.so.*", "libidn.so.*")
+# libraries that convert charsets their callers name: their own strings are tables, not names.
+# libxml2, libxslt and GLib convert a document's declared encoding too, but decode UTF-8, UTF-16,
+# Latin-1 and ASCII themselves: keeping every module for the rare other one is cut (8 MB).
+PASSING = ("libunistring.so.*", "libidn2.so.*", "libidn.so.*", "libxml2.so.*", "libxslt.so.*", "libglib-2.0.so.*")
 # what such libraries offer: an object importing one names the charsets it passes
 PASSING_FUNCTIONS = frozenset(
     [f"{u}_{kind}_{way}_encoding" for u in ("u8", "u16", "u32") for kind in ("conv", "strconv")
      for way in ("from", "to")] + ["mem_iconveh", "str_iconveh", "mem_cd_iconveh", "str_cd_iconveh", "str_iconv"])
 # importers whose charsets come from their input (documents, command lines, mail headers)
-ANY_CHARSET = ("iconv", "libxml2.so.*", "libglib-2.0.so.*", "libxslt.so.*", "libphp*.so", "php*",
-               "libarchive.so.*", "libmagic.so.*", "libgmime-*.so.*", "libenca.so.*")
+ANY_CHARSET = ("iconv", "libphp*.so", "php*", "libarchive.so.*", "libmagic.so.*", "libgmime-*.so.*", "libenca.so.*")
 
 
 class Gconv(Catalog):

@@ -28,6 +28,9 @@ class Loaders:
         strings are tables, not names they load.
     env_libraries: libraries that load the set once the Env gives it a name (glibc converts
         to the charset of the locale LANG selects).
+    programs: `imports` count in programs only, not in libraries that link the API for a
+        feature their callers may never use (libldap links SASL, which libcurl's users rarely
+        need: its plugins are kept for programs that authenticate with it themselves).
     """
 
     imports: frozenset[str] = frozenset()
@@ -37,6 +40,7 @@ class Loaders:
     any_name: tuple[str, ...] = ()
     passing: tuple[str, ...] = ()
     env_libraries: tuple[str, ...] = ()
+    programs: bool = False
 
     @staticmethod
     def matches(label: str, patterns: tuple[str, ...]) -> bool:
@@ -52,6 +56,8 @@ class NameSources:
     go_strings: string data of Go programs that load the set.
     script_words: words of kept shell scripts (`TZ=Asia/Tokyo date`, loop words).
     config: words of the set's own configuration files (openssl.cnf names its providers).
+    configuration: words of any kept configuration file under /etc (postgresql.conf's
+        `timezone = 'Europe/Paris'` and `lc_messages = 'C.UTF-8'`).
     """
 
     env: tuple[str, ...] = ()
@@ -59,6 +65,7 @@ class NameSources:
     go_strings: bool = False
     script_words: bool = False
     config: bool = False
+    configuration: bool = False
 
 
 class Catalog:
@@ -137,3 +144,4 @@ class DataSet:
     catalog: Callable[[ImageView], Catalog]
     word_filter: Callable[[str], bool] | None = None  # which strings may stand for names
     env_default: tuple[tuple[str, str], ...] = field(default=())  # (name, why) used when loaded at all
+    whole: bool = False  # loaded means all of it (plugins the configuration lists at run time)

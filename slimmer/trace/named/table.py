@@ -9,28 +9,27 @@ from slimmer.trace.named.model import DataSet, ImageView, Loaders, NameSources
 GLIBC = ("libc.so.6",)
 MUSL = ("libc.musl-*.so.1", "ld-musl-*.so.1")
 
-# libraries that load every plugin of a directory of their own that their configuration lists
-WHOLE_PLUGIN_DIRECTORIES: tuple[tuple[str, str, str], ...] = (
-    ("libcrypto.so.1.1", "engines-1.1/*.so", "OpenSSL 1.1 engine"),
-    ("libsasl2.so.2", "sasl2/*.so*", "Cyrus SASL mechanism"),
-    ("libp11-kit.so.0", "pkcs11/*.so", "PKCS#11 module registered with p11-kit"),
-    ("libgio-2.0.so.0", "gio/modules/*.so", "GIO extension module"),
-    ("libpam.so.0", "security/pam_*.so", "PAM module named by /etc/pam.d"),
-    ("libkrb5.so.3", "krb5/plugins/*/*.so", "Kerberos plugin"),
-    ("libgdk_pixbuf-2.0.so.0", "gdk-pixbuf-2.0/*/loaders/*.so", "gdk-pixbuf image loader"),
-    ("libMagickCore-*.so.*", "ImageMagick-*/modules-*/*/*.so", "ImageMagick coder or filter module"),
-    ("libGLX_mesa.so.0", "dri/*_dri.so", "Mesa DRI driver"),
-    ("libEGL_mesa.so.0", "dri/*_dri.so", "Mesa DRI driver"),
-    ("libgbm.so.1", "gbm/*.so", "Mesa GBM backend"),
+# libraries that load every plugin of a directory of their own that their configuration lists:
+# (pattern beside the library, what one is, loaded by the library / by programs importing these)
+WHOLE_PLUGIN_DIRECTORIES: tuple[tuple[str, str, Loaders], ...] = (
+    ("engines-1.1/*.so", "OpenSSL 1.1 engine", Loaders(sonames=("libcrypto.so.1.1",))),
+    ("sasl2/*.so*", "Cyrus SASL mechanism", Loaders(imports=plugins.SASL_FUNCTIONS, programs=True)),
+    ("pkcs11/*.so", "PKCS#11 module registered with p11-kit", Loaders(sonames=("libp11-kit.so.0",))),
+    ("gio/modules/*.so", "GIO extension module", Loaders(sonames=("libgio-2.0.so.0",))),
+    ("krb5/plugins/*/*.so", "Kerberos plugin", Loaders(imports=plugins.KERBEROS_FUNCTIONS, programs=True)),
+    ("gdk-pixbuf-2.0/*/loaders/*.so", "gdk-pixbuf image loader", Loaders(sonames=("libgdk_pixbuf-2.0.so.0",))),
+    ("ImageMagick-*/modules-*/*/*.so", "ImageMagick coder or filter module",
+     Loaders(sonames=("libMagickCore-*.so.*",))),
+    ("dri/*_dri.so", "Mesa DRI driver", Loaders(sonames=("libGLX_mesa.so.0", "libEGL_mesa.so.0"))),
+    ("gbm/*.so", "Mesa GBM backend", Loaders(sonames=("libgbm.so.1",))),
 )
 
 
-def _plugin_row(soname: str, pattern: str, what: str) -> DataSet:
+def _plugin_row(pattern: str, what: str, loaders: Loaders) -> DataSet:
     def catalog(view: ImageView) -> plugins.PluginDirectory:
         return plugins.PluginDirectory(view, pattern)
 
-    return DataSet(f"plugins:{pattern}", what, Loaders(sonames=(soname,), any_name=(soname,)), NameSources(),
-                   catalog)
+    return DataSet(f"plugins:{pattern}", what, loaders, NameSources(), catalog, whole=True)
 
 
 def _providers(view: ImageView) -> plugins.OpenSSLModules:
@@ -46,11 +45,11 @@ NAMED_DATA: tuple[DataSet, ...] = (
             Loaders(imports=zoneinfo.GLIBC_ZONE_FUNCTIONS, go_functions=frozenset({"time.LoadLocation",
                                                                                     "time.initLocal"}),
                     own=GLIBC + MUSL),
-            NameSources(env=("TZ",), strings=True, go_strings=True, script_words=True),
+            NameSources(env=("TZ",), strings=True, go_strings=True, script_words=True, configuration=True),
             zoneinfo.Zoneinfo),
     DataSet("locale", "locale",
             Loaders(imports=locales.GLIBC_LOCALE_FUNCTIONS, own=GLIBC),
-            NameSources(env=locales.LOCALE_VARIABLES, strings=True, script_words=True),
+            NameSources(env=locales.LOCALE_VARIABLES, strings=True, script_words=True, configuration=True),
             locales.Locales),
     DataSet("i18n", "locale source", Loaders(own=GLIBC), NameSources(), locales.LocaleSources),
     DataSet("terminfo", "terminal description",
@@ -71,5 +70,7 @@ NAMED_DATA: tuple[DataSet, ...] = (
             Loaders(sonames=plugins.OPENSSL_LIBRARY, imports=plugins.ENGINE_FUNCTIONS, any_name=("openssl",),
                     own=plugins.OPENSSL_LIBRARY),
             NameSources(strings=True, config=True), _engines),
+    DataSet("pam", "PAM module", Loaders(sonames=plugins.PAM_LIBRARY), NameSources(config=True),
+            plugins.PamModules),
     *(_plugin_row(*row) for row in WHOLE_PLUGIN_DIRECTORIES),
 )

@@ -97,9 +97,10 @@ class NamedDataTracer:
             return
         label = info.soname or posixpath.basename(path)
         literals = loader.literals(entry, info)
+        program = info.interp is not None or info.type == ET_EXEC
         for state in self._states:
             loaders = state.row.loaders
-            imported = sorted(info.undefined & loaders.imports)
+            imported = sorted(info.undefined & loaders.imports) if program or not loaders.programs else []
             linked = sorted(f for f in loaders.go_functions if literals.go_function(f))
             if imported:
                 self._load(state, f"loaded by {path}, which imports {', '.join(imported[:3])}")
@@ -164,9 +165,13 @@ class NamedDataTracer:
                     self._all(state, f"{assigned.dynamic} ({path}): the names come from its input")
 
     def _config(self, path: str, entry: Entry, ctx: TraceContext) -> None:
+        words: list[str] | None = None
         for state in self._states:
-            if state.row.names.config and path in {ctx.fs.resolve(c).path for c in state.catalog.config_files()}:
-                for word in self._file_words(ctx, path):
+            names = state.row.names
+            if (names.configuration and path.startswith("/etc/")) or (
+                    names.config and path in {ctx.fs.resolve(c).path for c in state.catalog.config_files()}):
+                words = self._file_words(ctx, path) if words is None else words
+                for word in words:
                     self._name(state, word, f"named in {path}")
 
     @staticmethod
@@ -198,6 +203,8 @@ class NamedDataTracer:
     def _load(state: _State, why: str) -> None:
         if state.loaded is None:
             state.loaded = why
+            if state.row.whole:
+                state.everything = why
 
     def _all(self, state: _State, why: str) -> None:
         if state.everything is None:

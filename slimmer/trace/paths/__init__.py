@@ -1,0 +1,14 @@
+"""Paths programs name: compiled into them, and written in their configuration.
+
+    registry   `Readers`: the compiled-in paths of each kept program, whose directories are
+               private to it, which data directories are kept whole
+    compiled   `CompiledPathsTracer`: absolute paths in an object's strings (Go string data too)
+    config     `ConfigTracer`: what configuration and data files name (paths, relative names,
+               globs, `$libdir/module`)
+"""
+
+from slimmer.trace.paths.compiled import CompiledPathsTracer
+from slimmer.trace.paths.config import ConfigTracer
+from slimmer.trace.paths.registry import Readers
+
+__all__ = ["CompiledPathsTracer", "ConfigTracer", "Readers"]
