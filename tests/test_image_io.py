@@ -1,4 +1,4 @@
-"""Image sources and sinks on synthetic images (no Docker daemon needed)."""
+"""Reading and writing images in every format, on synthetic images (no Docker daemon needed)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import pytest
 
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image.blob import Blob
-from slimmer.image.dockerarchive import TarIndex
+from slimmer.image.digest import Digest
 from slimmer.image.layers import uncompressed_layer, uncompressed_layers
 from slimmer.image.model import Layer, OutputImage
+from slimmer.image.ocilayout import host_platform
 from slimmer.image.reference import ImageRef, parse_reference
-from slimmer.image.sinks import write_image
-from slimmer.image.sources import open_image
+from slimmer.image.store import TarStore, read_json
+from slimmer.image.transports import open_image, write_image
 
 from imagefactory import (
     File,
@@ -277,12 +278,11 @@ def test_image_index_follows_the_platform(tmp_path):
     arm = SyntheticImage([TOP], {"Cmd": ["arm64"]}, platform=("linux", "arm64"))
     ppc = SyntheticImage([EMPTY], {"Cmd": ["ppc"]}, platform=("linux", "ppc64le"))
     path = write_oci_layout(tmp_path / "oci", [arm, amd], as_index=True, refs=["multi"])
-    from slimmer.image.ocilayout import host_platform
-    want = {"amd64": amd, "arm64": arm}.get(host_platform()[1], amd)
+    want = {"amd64": amd, "arm64": arm}.get(host_platform().architecture, amd)
     with open_image(f"oci:{path}:multi", tmp_path / "w") as img:
         assert img.config_bytes == want.config_bytes
     path = write_oci_layout(tmp_path / "ppc", [ppc], as_index=True)
-    if host_platform()[1] != "ppc64le":
+    if host_platform().architecture != "ppc64le":
         with pytest.raises(SlimError, match=r"the image index has no manifest for linux/\w+ or linux/amd64 "
                                              r"\(it has: linux/ppc64le\)"):
             with open_image(f"oci:{path}", tmp_path / "w"):
@@ -396,7 +396,7 @@ def test_missing_files(tmp_path):
 def test_missing_layer_in_archive(tmp_path):
     img = image()
     path = write_docker_archive(tmp_path / "a.tar", img)
-    manifest = json.loads(TarIndex(path).read("manifest.json"))
+    manifest = read_json(TarStore(path), "manifest.json")
     victim = manifest[0]["Layers"][1]
     path = write_docker_archive(tmp_path / "a.tar", img, omit_members=[victim])
     assert open_error(f"docker-archive:{path}", tmp_path) == f"{path}: missing layer 2 {victim!r}"
@@ -464,7 +464,7 @@ def test_path_traversal_in_member_names(member, message, tmp_path):
 def test_symlink_member_escaping(tmp_path):
     img = image()
     path = write_docker_archive(tmp_path / "a.tar", img)
-    victim = json.loads(TarIndex(path).read("manifest.json"))[0]["Layers"][0]
+    victim = read_json(TarStore(path), "manifest.json")[0]["Layers"][0]
     path = write_docker_archive(tmp_path / "a.tar", img, omit_members=[victim],
                                 extra_members=[(victim, Symlink("../../../etc/passwd"))])
     msg = open_error(f"docker-archive:{path}", tmp_path, CorruptImageError)
@@ -502,7 +502,7 @@ def test_corrupt_compressed_layers(kind, tmp_path):
     for name, stored in cases.items():
         path = tmp_path / f"{name}.blob"
         path.write_bytes(stored)
-        layer = Layer(Blob(path, 0, len(stored)), f"application/vnd.oci.image.layer.v1.tar+{kind}", diff_id)
+        layer = Layer(Blob(path, 0, len(stored)), f"application/vnd.oci.image.layer.v1.tar+{kind}", Digest(diff_id))
         with pytest.raises(CorruptImageError) as e:
             uncompressed_layer(layer, tmp_path / "spool", index=3)
         if name == "damaged" and kind == "zstd":  # zstd frames carry no checksum by default
@@ -516,7 +516,7 @@ def test_corrupt_compressed_layers(kind, tmp_path):
 def test_not_a_layer(tmp_path):
     path = tmp_path / "x.blob"
     path.write_bytes(b"PK\x03\x04 this is a zip" + bytes(600))
-    layer = Layer(Blob(path, 0, path.stat().st_size), "application/vnd.oci.image.layer.v1.tar", digest(b""))
+    layer = Layer(Blob(path, 0, path.stat().st_size), "application/vnd.oci.image.layer.v1.tar", Digest(digest(b"")))
     with pytest.raises(CorruptImageError, match=r"^layer \(sha256:e3b0c44298fc\): content is neither a tar "
                                                 r"nor gzip/zstd-compressed"):
         uncompressed_layer(layer, tmp_path / "spool")
@@ -528,17 +528,17 @@ def test_concatenated_gzip_members(tmp_path):
     stored = gzip.compress(BASE[:half], mtime=0) + gzip.compress(BASE[half:], mtime=0)
     path = tmp_path / "multi.gz"
     path.write_bytes(stored)
-    blob = uncompressed_layer(Layer(Blob(path, 0, len(stored)), "x", digest(BASE)), tmp_path / "spool")
+    blob = uncompressed_layer(Layer(Blob(path, 0, len(stored)), "x", Digest(digest(BASE))), tmp_path / "spool")
     assert blob.open().read() == BASE
 
 
 def test_missing_blob_file(tmp_path):
-    layer = Layer(Blob(tmp_path / "gone", 0, 10), "x", digest(b""))
+    layer = Layer(Blob(tmp_path / "gone", 0, 10), "x", Digest(digest(b"")))
     with pytest.raises(SlimError, match=r"^layer 1 \(sha256:e3b0c44298fc\): cannot read .*gone: No such file"):
         uncompressed_layer(layer, tmp_path / "spool", index=1)
 
 
-# --- sinks ---------------------------------------------------------------------------------------
+# --- writing ------------------------------------------------------------------------------------
 
 def output_image(tmp_path, tags=("out:1",)) -> OutputImage:
     img = image()

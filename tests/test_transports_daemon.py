@@ -22,8 +22,7 @@ from slimmer.errors import SlimError
 from slimmer.image.blob import Blob
 from slimmer.image.layers import uncompressed_layers
 from slimmer.image.model import OutputImage
-from slimmer.image.sinks import write_image
-from slimmer.image.sources import open_image
+from slimmer.image.transports import open_image, write_image
 
 from imagefactory import compile_static
 
