@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from slimmer.image.reference import ImageRef, parse_reference
 from slimmer.image.store import TarStore, read_json
 from slimmer.image.transports import open_image, write_image
 
+import requires
 from imagefactory import (
     File,
     Hardlink,
@@ -705,11 +705,20 @@ def test_daemon_unreachable(tmp_path, monkeypatch):
     assert list((tmp_path / "work").glob("*.tar")) == []
 
 
-# --- speed ---------------------------------------------------------------------------------------
+# --- the cost of opening ---------------------------------------------------------------------------
+
+def _bytes_read() -> int:
+    """Bytes this process has read through system calls so far (`rchar` of /proc/self/io)."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError as e:
+        requires.unavailable(f"/proc/self/io cannot be read ({e.strerror})")
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("rchar:")))
+
 
 @pytest.mark.slow
 def test_large_archive_is_indexed_not_extracted(tmp_path):
-    """A 1 GiB docker-archive opens in well under a second: only tar headers are read."""
+    """Opening a 1 GiB docker-archive reads its tar headers and JSON only (its speed: bench/bench_index.py)."""
     size = 1 << 30
     h = hashlib.sha256()  # the layer is 1 GiB of zeros (a valid, empty tar), stored sparse
     zeros = bytes(8 << 20)
@@ -734,10 +743,10 @@ def test_large_archive_is_indexed_not_extracted(tmp_path):
         manifest = json.dumps([{"Config": "c.json", "RepoTags": ["big:1"], "Layers": ["l1/layer.tar"]}]).encode()
         member("manifest.json", len(manifest), lambda: out.write(manifest))
         out.write(bytes(1024))
-    t0 = time.perf_counter()
+    before = _bytes_read()
     with open_image(f"docker-archive:{archive}", tmp_path / "work") as img:
-        opened = time.perf_counter() - t0
-        assert opened < 1.0, f"opening took {opened:.2f}s"
+        read = _bytes_read() - before
+        assert read < 1 << 20, f"opening read {read} bytes"
         blob = uncompressed_layer(img.layers[0], tmp_path / "spool")
         assert blob.path == archive and blob.size == size
     assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())
