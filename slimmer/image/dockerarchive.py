@@ -21,7 +21,7 @@ from slimmer.image.blob import Blob
 from slimmer.image.digest import Digest
 from slimmer.image.mediatypes import DOCKER_LAYER, layer_media_type
 from slimmer.image.model import CheckedImage, Image, Layer, config_diff_ids
-from slimmer.image.reference import ImageRef, normalize_tag
+from slimmer.image.reference import ImageRef, normalize_tag, split_tag
 from slimmer.image.store import (
     StoreFile,
     open_archive,
@@ -125,14 +125,6 @@ def _check_named_digest(name: str, data: bytes, label: str) -> None:
 
 # --- writing ------------------------------------------------------------------------------------
 
-def _repository_and_tag(tag: str) -> tuple[str, str]:
-    slash = tag.rfind("/")
-    colon = tag.rfind(":")
-    if colon > slash:
-        return tag[:colon], tag[colon + 1:]
-    return tag, "latest"
-
-
 def archive_files(image: CheckedImage, tags: list[str]) -> list[StoreFile]:
     """The legacy `docker save` layout of `image`, tagged with `tags` (NAME:TAG, validated)."""
     files = []
@@ -158,8 +150,8 @@ def archive_files(image: CheckedImage, tags: list[str]) -> list[StoreFile]:
     if tags and parent_id:
         repos: dict[str, dict[str, str]] = {}
         for tag in tags:
-            repository, name = _repository_and_tag(tag)
-            repos.setdefault(repository, {})[name] = parent_id
+            repository, name = split_tag(tag)
+            repos.setdefault(repository, {})[name or "latest"] = parent_id
         files.append(StoreFile("repositories", stable_json(repos)))
     return with_parents(files)
 

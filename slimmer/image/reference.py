@@ -111,6 +111,12 @@ def is_valid_tag(text: str) -> bool:
     return m is not None and not m.group("digest") and not _IMAGE_ID_RE.match(text)
 
 
+def split_tag(name: str) -> tuple[str, str | None]:
+    """("registry:5000/app", "1.0") from "registry:5000/app:1.0"; the tag is None when it has none."""
+    slash, colon = name.rfind("/"), name.rfind(":")
+    return (name[:colon], name[colon + 1:]) if colon > slash else (name, None)
+
+
 def parse_tag(text: str) -> str:
     """A tag to give an image (no digest, no bare ID): validated, `:latest` made explicit."""
     m = _NAME_RE.match(text)
