@@ -13,7 +13,7 @@ import pytest
 
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image.blob import Blob
-from slimmer.image.digest import Digest
+from slimmer.image.digest import Descriptor, Digest
 from slimmer.image.layers import uncompressed_layer, uncompressed_layers
 from slimmer.image.model import Layer, OutputImage
 from slimmer.image.ocilayout import host_platform
@@ -127,6 +127,37 @@ def test_bare_paths(tmp_path, monkeypatch):
     odd = tmp_path / "a:b.tar"
     write_docker_archive(odd, image())
     assert parse_reference(f"docker-archive:{odd}") == ImageRef("docker-archive", str(odd), None)
+
+
+# --- digests and descriptors --------------------------------------------------------------------
+
+def test_digest_is_checked_text():
+    d = Digest.of(b"abc")
+    assert d == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert json.loads(json.dumps({"d": d})) == {"d": str(d)}  # serialised as the text itself
+    assert (d.algorithm, d.hex[:8], d.short) == ("sha256", "ba7816bf", "sha256:ba7816bf8f01")
+    assert d.blob_path == f"blobs/sha256/{d.hex}" and Digest.from_blob_path(d.blob_path) == d
+    assert Digest.of(b"abc", "sha512") == "sha512:" + hashlib.sha512(b"abc").hexdigest()
+    assert Digest.from_blob_path("blobs/md5/00") is None and Digest.from_blob_path("l1/layer.tar") is None
+    for bad in ["", "sha256:", "sha256:" + "A" * 64, "sha256:" + "0" * 63, "md5:" + "0" * 32, "sha256" + "0" * 64,
+                None, 5]:
+        with pytest.raises(CorruptImageError, match="invalid or unsupported digest"):
+            Digest(bad)
+
+
+def test_descriptor_parse_and_back():
+    obj = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": Digest.of(b"m"), "size": 1,
+           "annotations": {"org.opencontainers.image.ref.name": "x", "n": 5},
+           "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}, "urls": []}
+    desc = Descriptor.parse(obj, "index.json: manifests[0]")
+    assert desc.annotations == {"org.opencontainers.image.ref.name": "x"}  # non-text values dropped
+    assert str(desc.platform) == "linux/arm64/v8"
+    assert desc.to_json() == {k: v for k, v in obj.items() if k != "urls"} | {"annotations": desc.annotations}
+    for bad, message in [([], "descriptor is not a JSON object"), ({"digest": obj["digest"]}, "no valid size"),
+                         ({"digest": obj["digest"], "size": True}, "no valid size"), ({"size": 1}, "missing digest"),
+                         ({"digest": "sha256:00", "size": 1}, "invalid or unsupported digest 'sha256:00'")]:
+        with pytest.raises(CorruptImageError, match=f"^index.json: manifests\\[0\\]: .*{message}"):
+            Descriptor.parse(bad, "index.json: manifests[0]")
 
 
 # --- reading every layout ------------------------------------------------------------------------
