@@ -19,7 +19,7 @@ from slimmer.image import daemon
 from slimmer.image.atomic import atomic_file
 from slimmer.image.digest import Digest
 from slimmer.image.model import OutputImage
-from slimmer.image.reference import ImageRef, Transport, is_image_id, parse_reference, parse_tag, split_tag
+from slimmer.image.reference import ImageRef, Transport, explicit_tag, parse_reference, parse_tag
 from slimmer.image.transports import parse_destination, write_image
 from slimmer.pack.config import slim_config
 from slimmer.pack.layer import write_layer
@@ -64,11 +64,11 @@ class SlimResult:
 def default_output(source: ImageRef) -> str:
     """Beside the source, in the same transport, with `.slim` in the name."""
     if source.transport is Transport.DAEMON:
-        name, tag = split_tag(source.path)
-        if "@" in source.path or tag is None or is_image_id(source.path):  # an ID is no name to add .slim to
+        named = explicit_tag(source.path)
+        if named is None:
             raise UsageError(f"{source.path} has no tag to derive the output name from: "
                              "give --tag NAME:TAG or --output")
-        return f"{Transport.DAEMON}:{name}.slim:{tag}"
+        return f"{Transport.DAEMON}:{named[0]}.slim:{named[1]}"
     if source.transport in (Transport.DOCKER_ARCHIVE, Transport.OCI_ARCHIVE):
         stem, ext = posixpath.splitext(source.path)
         return f"{source.transport}:{stem}.slim{ext or '.tar'}"

@@ -18,7 +18,7 @@ from typing import Any
 from slimmer.errors import SlimError, UsageError
 from slimmer.image.dockerarchive import archive_files, read_docker_archive
 from slimmer.image.model import CheckedImage, Image
-from slimmer.image.reference import ImageRef, is_image_id, normalize_tag, parse_tag
+from slimmer.image.reference import ImageRef, explicit_tag, normalize_tag, parse_tag
 from slimmer.image.store import write_tar
 from slimmer.progress import QUIET, Progress
 
@@ -152,7 +152,7 @@ def read_daemon(ref: ImageRef, scratch: Path, progress: Progress = QUIET) -> Ima
 
 def write_daemon(image: CheckedImage, tag: str, workdir: Path, progress: Progress = QUIET) -> str:
     """Load `image` into the daemon tagged `tag` (NAME:TAG); return the tag, made explicit."""
-    if "@" in tag or ":" not in tag.rsplit("/", 1)[-1] or is_image_id(tag):
+    if explicit_tag(tag) is None:
         raise UsageError(f"cannot write to docker-daemon:{tag}: give a NAME:TAG to tag the image with")
     tag = parse_tag(tag)
     client = connect()

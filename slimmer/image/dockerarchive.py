@@ -21,7 +21,7 @@ from slimmer.image.blob import Blob
 from slimmer.image.digest import Digest
 from slimmer.image.mediatypes import DOCKER_LAYER, layer_media_type
 from slimmer.image.model import CheckedImage, Image, Layer, config_diff_ids
-from slimmer.image.reference import ImageRef, normalize_tag, split_tag
+from slimmer.image.reference import ImageRef, explicit_tag, normalize_tag
 from slimmer.image.store import (
     StoreFile,
     open_archive,
@@ -150,8 +150,8 @@ def archive_files(image: CheckedImage, tags: list[str]) -> list[StoreFile]:
     if tags and parent_id:
         repos: dict[str, dict[str, str]] = {}
         for tag in tags:
-            repository, name = split_tag(tag)
-            repos.setdefault(repository, {})[name or "latest"] = parent_id
+            repository, name = explicit_tag(tag) or (tag, "latest")
+            repos.setdefault(repository, {})[name] = parent_id
         files.append(StoreFile("repositories", stable_json(repos)))
     return with_parents(files)
 

@@ -111,10 +111,13 @@ def is_valid_tag(text: str) -> bool:
     return m is not None and not m.group("digest") and not _IMAGE_ID_RE.match(text)
 
 
-def split_tag(name: str) -> tuple[str, str | None]:
-    """("registry:5000/app", "1.0") from "registry:5000/app:1.0"; the tag is None when it has none."""
+def explicit_tag(name: str) -> tuple[str, str] | None:
+    """("registry:5000/app", "1.0") from "registry:5000/app:1.0"; None for a name without a tag,
+    with a digest, or an image ID: none of these can name a new image."""
     slash, colon = name.rfind("/"), name.rfind(":")
-    return (name[:colon], name[colon + 1:]) if colon > slash else (name, None)
+    if colon < slash or colon < 0 or "@" in name or is_image_id(name):
+        return None
+    return name[:colon], name[colon + 1:]
 
 
 def parse_tag(text: str) -> str:
