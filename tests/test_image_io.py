@@ -17,7 +17,7 @@ from slimmer.image.digest import Descriptor, Digest
 from slimmer.image.layers import uncompressed_layer, uncompressed_layers
 from slimmer.image.model import Layer, OutputImage
 from slimmer.image.ocilayout import host_platform
-from slimmer.image.reference import ImageRef, parse_reference
+from slimmer.image.reference import ImageRef, Transport, parse_reference
 from slimmer.image.store import TarStore, read_json
 from slimmer.image.transports import open_image, write_image
 
@@ -607,6 +607,15 @@ def test_write_and_read_back(sink, tmp_path):
     if sink.startswith("oci"):
         with open_image(dest + ":out:1", tmp_path / "work") as back:  # ref.name from the tag
             assert back.config_bytes == out.config_bytes
+
+
+def test_a_layout_named_in_any_bytes(tmp_path):
+    """A ref name from the command line may not be UTF-8 (argv is decoded with surrogateescape)."""
+    name = os.fsdecode(b"caf\xe9")
+    write_image(output_image(tmp_path), ImageRef(Transport.OCI, str(tmp_path / "out"), name), tmp_path / "work")
+    assert b'"caf\\udce9"' in (tmp_path / "out" / "index.json").read_bytes()  # ASCII JSON
+    with open_image(ImageRef(Transport.OCI, str(tmp_path / "out"), name), tmp_path / "work") as back:
+        assert back.config_bytes == output_image(tmp_path).config_bytes
 
 
 def test_docker_archive_is_the_legacy_layout(tmp_path):

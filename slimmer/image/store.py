@@ -63,8 +63,9 @@ def parse_json(data: bytes, what: str) -> Any:
 
 
 def stable_json(obj: Any) -> bytes:
-    """Compact JSON with sorted keys: the same document always gives the same bytes (and digest)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact ASCII JSON with sorted keys: the same document always gives the same bytes (and digest),
+    whatever text it holds (a name from the command line may carry undecodable bytes)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
 # --- reading ------------------------------------------------------------------------------------
