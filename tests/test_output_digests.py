@@ -8,6 +8,7 @@ slimmer's own reader. A refactor must leave them unchanged.
 When a change to a tracer or to the packer alters an output ON PURPOSE, update the values in
 `RECORDED` in the same commit, and say in the commit message which sample changed and why (which
 files are now kept or dropped). `python tests/test_output_digests.py` prints the current values.
+A change of slimmer's version changes all of them (the slim config's history names it).
 
 The values hold for one build of the samples: the source's config digest is recorded with them.
 Samples are not bit-for-bit reproducible (debootstrap and apt write timestamps), so a machine that
