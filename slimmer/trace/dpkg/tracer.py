@@ -52,7 +52,8 @@ class PackageTracer:
         return needs
 
     def _program(self, entry: Entry, ctx: TraceContext) -> bool:
-        """A script, or an executable ELF (not a library, nor the loader, run by name)."""
+        """A script, or an executable ELF: not a library (libc.so.6 has an interpreter too, so
+        that it can print its version, but it has a soname), nor the loader."""
         kind = ctx.kind(entry)
         if kind is FileKind.SCRIPT:
             return True
@@ -62,7 +63,7 @@ class PackageTracer:
             info = self.elf.loader(ctx).info(entry)
         except ElfError:
             return False
-        return info.type == ET_EXEC or info.interp is not None
+        return info.type == ET_EXEC or (info.interp is not None and info.soname is None)
 
     def _empty_directories(self, package: Package, ctx: TraceContext) -> list[str]:
         """Directories of the package under which it installed nothing."""
