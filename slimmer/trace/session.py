@@ -12,7 +12,7 @@ from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.dpkg import DpkgDatabase, PackageTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named import NamedDataTracer
-from slimmer.trace.paths import CompiledPathsTracer, ConfigTracer, Readers
+from slimmer.trace.paths import CommandLinesTracer, CompiledPathsTracer, ConfigTracer, Readers
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -31,7 +31,8 @@ def make_tracers(ctx: TraceContext, packages: DpkgDatabase) -> tuple[CommandReso
     elf = ElfTracer(cwd=ctx.cwd)
     readers = Readers(packages)
     return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf),
-                      CompiledPathsTracer(elf, readers), ConfigTracer(readers), PackageTracer(packages, elf)]
+                      CompiledPathsTracer(elf, readers), ConfigTracer(readers), CommandLinesTracer(elf, resolver),
+                      PackageTracer(packages, elf)]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),

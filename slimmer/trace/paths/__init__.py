@@ -5,10 +5,13 @@
     compiled   `CompiledPathsTracer`: absolute paths in an object's strings (Go string data too)
     config     `ConfigTracer`: what configuration and data files name (paths, relative names,
                globs, `$libdir/module`)
+    commandlines  `CommandLinesTracer`: /bin/sh and the command lines of programs calling
+               system() or popen()
 """
 
+from slimmer.trace.paths.commandlines import CommandLinesTracer
 from slimmer.trace.paths.compiled import CompiledPathsTracer
 from slimmer.trace.paths.config import ConfigTracer
 from slimmer.trace.paths.registry import Readers
 
-__all__ = ["CompiledPathsTracer", "ConfigTracer", "Readers"]
+__all__ = ["CommandLinesTracer", "CompiledPathsTracer", "ConfigTracer", "Readers"]

@@ -15,6 +15,7 @@ import fnmatch
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.filekind import FileKind
@@ -43,7 +44,8 @@ VIRTUAL = ("/proc/", "/sys/", "/dev/")
 
 @dataclass(frozen=True)
 class DataDirectory:
-    """A compiled-in directory a program reads whole (fnmatch patterns on real paths)."""
+    """A compiled-in directory a program reads whole (patterns on real paths; `*` stays within one
+    path component)."""
 
     program: str
     directory: str
@@ -104,7 +106,7 @@ class CompiledPathsTracer:
         if not resolved.entry.is_dir:
             return [Need(named, f"path compiled into {program}", optional=True, rule="compiled-in")]
         for data in self.table:
-            if fnmatch.fnmatchcase(program, data.program) and fnmatch.fnmatchcase(resolved.path, data.directory):
+            if PurePosixPath(program).match(data.program) and PurePosixPath(resolved.path).match(data.directory):
                 self.readers.data_directories.add(resolved.path)
                 return [Need(named, f"{data.why} (compiled into {program})", optional=True, rule="compiled-in")] + [
                     Need(posixpath.join(named, name), f"{data.why} (compiled into {program})", recursive=True,

@@ -1,9 +1,10 @@
-"""Configuration following: a kept configuration file (under /etc, or a package's conffile)
-names what its program reads: absolute paths, names relative to the file's directory or to the
-program's compiled-in directories (`include mime.types;`, `load_module modules/x.so;`),
-directory globs (`include /etc/nginx/conf.d/*.conf;`). Text files of a data directory a program
-reads whole are followed for absolute paths and for modules named through a variable of the
-program (`AS '$libdir/plpgsql'`).
+"""Configuration following: a kept configuration file (under /etc, a package's conffile, or a
+file some configuration names) names what its program reads: absolute paths, names relative to
+the file's directory or to the program's compiled-in directories (`include mime.types;`,
+`load_module modules/x.so;`), directory globs (`include /etc/nginx/conf.d/*.conf;`: what matches,
+and the directory, which the program reads even while it is empty). Text files of a data
+directory a program reads whole are followed for absolute paths and for modules named through a
+variable of the program (`AS '$libdir/plpgsql'`).
 
 What is found is kept: files, and directories with what they hold when they are the program's
 own (not shared by several packages: a document root, a data directory); a path that does not
@@ -48,11 +49,12 @@ class ConfigTracer:
 
     def __init__(self, readers: Readers) -> None:
         self.readers = readers
+        self._named: set[str] = set()  # real paths of files a configuration named (configuration too)
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         if ctx.kind(entry) is not FileKind.TEXT or path in MODELLED or path.startswith(NOT_FOLLOWED):
             return []
-        configuration = path.startswith("/etc/") or self._conffile(path)
+        configuration = path.startswith("/etc/") or path in self._named or self._conffile(path)
         data = not configuration and self.readers.in_data_directory(path)
         if not (configuration or data):
             return []
@@ -85,7 +87,12 @@ class ConfigTracer:
         if candidate.startswith(("/proc/", "/sys/", "/dev/")) or candidate == "/":
             return []
         if _GLOB.search(candidate):
-            return [need for match in ctx.fs.glob(candidate) for need in self._found(config, match, absolute, ctx)]
+            directory = posixpath.dirname(candidate)
+            needs = [need for match in ctx.fs.glob(candidate) for need in self._found(config, match, absolute, ctx)]
+            if not _GLOB.search(directory) and ctx.fs.lookup(directory) is not None:
+                needs.append(Need(directory, f"directory read by a glob named in {config}", optional=True,
+                                  rule="config"))
+            return needs
         try:
             resolved = ctx.fs.resolve(candidate)
         except SymlinkLoopError:
@@ -94,6 +101,7 @@ class ConfigTracer:
         why = f"named in {config}"
         if entry is None:
             return self._parent(config, candidate, ctx) if absolute else []
+        self._named.add(resolved.path)
         if entry.is_dir:
             whole = absolute and self.readers.private(resolved.path)
             return [Need(candidate, f"{why}" + (" (the program's own directory, with what it holds)" if whole else ""),
