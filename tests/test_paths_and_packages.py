@@ -4,6 +4,8 @@ PostgreSQL's share directory, and a dpkg database written as dpkg writes it (mer
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from slimmer.report import file_records
@@ -12,6 +14,7 @@ from slimmer.trace.roots import run_spec
 from slimmer.trace.session import trace_image
 
 from imagefactory import Dir, File, Symlink, compile_static, make_layer, merged_rootfs
+from requires import program as need_tool
 
 TRIPLET = "x86_64-linux-gnu"
 
@@ -154,3 +157,30 @@ def test_a_data_directory_and_the_modules_its_sql_names(tmp_path):
     assert keep.reasons[f"/{lib}/hstore.so"].text.startswith(f"module hstore named in /{share}/extension/hstore.control")
     assert f"/{lib}/llvmjit.so" not in keep  # named by no SQL: JIT falls back to the interpreter
     assert f"/{share}/man/man1/postgres.1" not in keep
+
+
+POPEN_USER = r"""
+#include <stdio.h>
+int main(void) {
+    FILE *f = popen("locale -a", "r");
+    if (f) pclose(f);
+    fputs("date out of range\n", stderr);
+    return 0;
+}
+"""
+
+
+def test_a_program_calling_popen_keeps_the_shell_and_the_commands_of_its_command_lines(tmp_path):
+    gcc = need_tool("gcc")
+    binary = tmp_path / "popen-user"
+    subprocess.run([gcc, "-O1", "-o", str(binary), "-x", "c", "-"], input=POPEN_USER, text=True, check=True)
+    tool = File(b"\0stand-in\0", mode=0o755)
+    fs = merged_rootfs(tmp_path, make_layer([
+        ("usr/bin/popen-user", File(binary.read_bytes(), mode=0o755)), ("bin", Symlink("usr/bin")),
+        ("usr/bin/dash", tool), ("usr/bin/sh", Symlink("dash")), ("usr/bin/locale", tool), ("usr/bin/date", tool),
+    ], parents=True)).rootfs
+    keep = trace_image(fs, run_spec({"config": {"Entrypoint": ["/usr/bin/popen-user"], "Env": ["PATH=/usr/bin"]}})).keep
+    assert keep.reasons["/usr/bin/dash"].rule == "command-line"
+    assert keep.reasons["/usr/bin/dash"].text == "the shell system() and popen() run (/usr/bin/popen-user imports popen)"
+    assert "command line 'locale -a' in /usr/bin/popen-user" in keep.reasons["/usr/bin/locale"].text
+    assert "/usr/bin/date" not in keep  # a message, not a command line
