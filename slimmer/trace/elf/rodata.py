@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from slimmer.trace.elf.reader import MAX_TABLE_BYTES, ElfInfo, ReadAt
 
-# a literal a program passes by name: printable ASCII between two NULs (up to 4 KiB: longer runs
-# are tables or text, not names)
-_C_STRING = re.compile(rb"(?<=\0)[\x20-\x7e\t]{1,4096}(?=\0)")
+# a literal a program passes by name: printable ASCII between two NULs, of 3 bytes (no shorter
+# name is one a rule uses) to 4 KiB (longer runs are tables or text, not names)
+_C_STRING = re.compile(rb"(?<=\0)[\x20-\x7e\t]{3,4096}(?=\0)")
 # Go's runtime is in every Go program; its function table (pclntab) holds NUL-terminated names
 _GO_MARKER = b"\0runtime.main\0"
 _ABSOLUTE = re.compile(r"(?:/[A-Za-z0-9_.+@=~,-]+)+/?")
@@ -30,14 +31,15 @@ class Literals:
     go: bool = False  # a Go program: `data` holds its string data for prefix searches
     data: bytes = field(default=b"", repr=False)
 
-    def paths(self) -> list[str]:
+    @cached_property
+    def paths(self) -> tuple[str, ...]:
         """Whole strings that are absolute paths, and the absolute entries of colon lists
         ("/etc/terminfo:/lib/terminfo")."""
         found: list[str] = []
         for s in self.strings:
-            if s.startswith("/") and len(s) > 1:
-                found.extend(p for p in s.split(":") if p.startswith("/") and _ABSOLUTE.fullmatch(p))
-        return list(dict.fromkeys(found))
+            if s[0] == "/":
+                found.extend(p for p in s.split(":") if p[:1] == "/" and _ABSOLUTE.fullmatch(p))
+        return tuple(dict.fromkeys(found))
 
     def go_function(self, name: str) -> bool:
         """Whether a Go program links the function `name` ("time.LoadLocation")."""

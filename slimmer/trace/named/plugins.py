@@ -35,7 +35,7 @@ class OpenSSLModules(Catalog):
         self.openssl_dirs: list[str] = []
         for path in _libraries(view, OPENSSL_LIBRARY):
             literals = view.literals(path)
-            compiled_in = literals.paths() if literals is not None else []
+            compiled_in = literals.paths if literals is not None else ()
             for p in compiled_in:
                 if p.endswith(suffix) and view.is_dir(p):
                     self.dirs.append(p)

@@ -136,13 +136,12 @@ class NamedDataTracer:
     def _compiled_in(self, state: _State, literals: Literals, path: str) -> None:
         """A set directory compiled into an object other than the set's own loader: the
         object reads the set itself, by names it is given."""
-        directories = [d.rstrip("/") for d in state.catalog.directories()]
-        if not directories:
+        if state.everything is not None:
             return
-        for p in literals.paths():
-            p = p.rstrip("/")
-            if p in directories:
-                self._all(state, f"{path} reads {p} itself (compiled in): the names come from its input")
+        directories = {d.rstrip("/") for d in state.catalog.directories()}
+        for p in literals.paths:
+            if p.rstrip("/") in directories:
+                self._all(state, f"{path} reads {p.rstrip('/')} itself (compiled in): the names come from its input")
                 return
 
     def _script(self, path: str, entry: Entry, ctx: TraceContext) -> None:

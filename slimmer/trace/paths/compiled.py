@@ -86,7 +86,7 @@ class CompiledPathsTracer:
         literals = loader.literals(entry, info)
         static = info.interp is None and not info.needed
         needs: list[Need] = []
-        for named in (_go_paths(literals, ctx.fs) if literals.go else literals.paths()):
+        for named in (_go_paths(literals, ctx.fs) if literals.go else literals.paths):
             named = posixpath.normpath(named)
             if static and not literals.go and any(fnmatch.fnmatchcase(named, p) for p in GLIBC_PATHS):
                 continue
