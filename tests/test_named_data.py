@@ -279,3 +279,48 @@ def test_a_program_reading_the_zone_directory_itself_keeps_all_zones_but_the_cop
     assert "/usr/share/zoneinfo/posix/Asia/Tokyo" not in keep and "/usr/share/zoneinfo/right/Asia/Tokyo" not in keep
     assert "reads /usr/share/zoneinfo itself (compiled in): the names come from its input" in \
         keep.reasons["/usr/share/zoneinfo/Europe"].text
+
+
+TINFO = r"""
+static const char dirs[] = "/etc/terminfo:/lib/terminfo:/usr/share/terminfo";
+int setupterm(const char *term, int fd, int *err) { (void)term; (void)fd; (void)err; return dirs[0]; }
+"""
+TERM_USER = "int setupterm(const char *, int, int *); int main(void) { return setupterm(0, 1, 0) != '/'; }\n"
+TERMINFO_LISTER = '#include <stdio.h>\nint main(void) { puts("/usr/share/terminfo"); return 0; }\n'
+LOCALEDEF = '#include <stdio.h>\nint main(void) { puts("/usr/lib/locale:/usr/share/i18n"); return 0; }\n'
+
+
+@pytest.fixture(scope="module")
+def terminal_root(tmp_path_factory):
+    need_tool("gcc")
+    work = tmp_path_factory.mktemp("terminfo")
+    root = GlibcRoot(work / "root")
+    lib = f"/usr/lib/{HOST_LIBDIR.name}"
+    root.compile(TINFO, f"{lib}/libtinfo.so.6", "-Wl,-soname,libtinfo.so.6", shared=True)
+    root.compile(TERM_USER, "/usr/bin/termuser", "-l:libtinfo.so.6", libdirs=[lib])
+    root.compile(TERMINFO_LISTER, "/usr/bin/toe")
+    root.compile(LOCALEDEF, "/usr/bin/localedef")
+    for entry in ("lib/terminfo/x/xterm", "lib/terminfo/l/linux", "usr/share/terminfo/d/dumb",
+                  "usr/share/i18n/locales/fr_FR", "usr/share/i18n/charmaps/UTF-8.gz"):
+        root.path(entry).parent.mkdir(parents=True, exist_ok=True)
+        root.path(entry).write_bytes(b"data " + entry.encode())
+    root.ldconfig()
+    return root, rootfs_from_dir(root.root, work)
+
+
+def test_terminfo_for_term_and_docker_tty_in_the_directories_libtinfo_was_built_with(terminal_root):
+    _root, fs = terminal_root
+    keep, _t, _c = trace(fs, ["/usr/bin/termuser"], {"TERM": "linux"}, named=True)
+    assert keep.reasons["/usr/lib/terminfo/l/linux"].text.startswith(
+        "terminal description linux (TERM=linux in the image Env; loaded by /usr/bin/termuser, which imports setupterm")
+    assert "TERM that `docker run -t` sets" in keep.reasons["/usr/lib/terminfo/x/xterm"].text
+    assert "/usr/share/terminfo/d/dumb" not in keep
+    keep, _t, _c = trace(fs, ["/usr/bin/toe"], named=True)  # reads the directory itself: every entry
+    assert "/usr/share/terminfo/d/dumb" in keep and "/usr/lib/terminfo/l/linux" in keep
+
+
+def test_localedef_keeps_the_locale_sources(terminal_root):
+    _root, fs = terminal_root
+    keep, _t, _c = trace(fs, ["/usr/bin/localedef"], named=True)
+    assert "/usr/share/i18n/charmaps/UTF-8.gz" in keep and "/usr/share/i18n/locales/fr_FR" in keep
+    assert keep.reasons["/usr/share/i18n"].rule == "i18n"
