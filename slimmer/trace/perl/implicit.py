@@ -31,11 +31,10 @@ class ImplicitLoad:
 IMPLICIT_LOADS: tuple[ImplicitLoad, ...] = (
     ImplicitLoad(re.compile(r"\\N\{(?!U\+)"), ("_charnames",), "\\N{NAME} in a string"),
     ImplicitLoad(re.compile(r"%!|\$!\{"), ("Errno",), "the %! hash"),
-    ImplicitLoad(re.compile(r"%[+-](?![\w=])|\$[+-]\{"), ("Tie::Hash::NamedCapture",), "the %+ or %- hash"),
     ImplicitLoad(re.compile(r"(?<![\w$@%&>:])glob\s*\(|<[\w./~-]*[*?][\w./*?~-]*>"), ("File::Glob",), "glob()"),
     ImplicitLoad(re.compile(r":encoding\("), ("PerlIO", "PerlIO::encoding"), "an :encoding() layer"),
     ImplicitLoad(re.compile(r":via\("), ("PerlIO", "PerlIO::via"), "a :via() layer"),
-    ImplicitLoad(re.compile(r"(?<![\w$@%&>:])open\s*\(?[^;]*,\s*\\\s*[$@]"), ("PerlIO::scalar",),
+    ImplicitLoad(re.compile(r"(?<![\w$@%&>:])open\s*\(?[^;]*,\s*\\\s*[$@]"), ("PerlIO", "PerlIO::scalar"),
                  "open on a scalar reference"),
     ImplicitLoad(re.compile(r"(?:\b(?:STDOUT|STDERR|STDIN)|\$\w+|\})\s*->\s*(?:" + _HANDLE_METHODS + r")\b"),
                  ("IO::File",), "a method called on a file handle"),

@@ -11,13 +11,14 @@ their libraries and this tracer their implicit `attributes` module.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
-from slimmer.trace.elf.reader import ElfError, parse_elf
+from slimmer.trace.elf.reader import ElfError, parse_elf, read_strings
 from slimmer.trace.namedfiles import named_files
 from slimmer.trace.perl.cmdline import parse_perl_args
 from slimmer.trace.perl.implicit import implicit_loads
@@ -29,6 +30,8 @@ ROLE = "perl"
 XS_ROLE = "perl-xs"
 # xsubpp's `ATTRS:` makes an XS object call this at boot, and perl then loads attributes.pm.
 _ATTRIBUTES_IMPORT = "Perl_apply_attrs_string"
+_LOAD_MODULE_IMPORTS = frozenset({"Perl_load_module", "Perl_load_module_nocontext", "Perl_require_pv"})
+_MODULE_STRING = re.compile(rb"\0([A-Z][A-Za-z0-9_]*(?:::[A-Za-z0-9_]+)*)(?=\0)")
 
 
 class PerlTracer:
@@ -167,11 +170,19 @@ class PerlTracer:
             info = parse_elf(lambda off, size: ctx.fs.read(entry, size, off), entry.size)
         except (ElfError, ValueError):
             return []
-        if _ATTRIBUTES_IMPORT not in info.undefined:
-            return []
         inc = self._inc_of.get(path) or self._default_inc()
-        return self._load(Load("attributes", 0, "implicit"), inc, path, path,
-                          "attributes, loaded by perl for the attributes of the XS subroutines,")
+        found: list[Need] = []
+        if _ATTRIBUTES_IMPORT in info.undefined:
+            found += self._load(Load("attributes", 0, "implicit"), inc, path, path,
+                                "attributes, loaded by perl for the attributes of the XS subroutines,")
+        if _LOAD_MODULE_IMPORTS & info.undefined:
+            # It loads modules by name (PerlIO::encoding loads Encode): the names among its strings.
+            read_at = lambda off, size: ctx.fs.read(entry, size, off)  # noqa: E731
+            for raw in dict.fromkeys(read_strings(read_at, info, _MODULE_STRING)):
+                name = raw.decode("ascii")
+                found += self._load(Load(name, 0, "implicit"), inc, path, None,
+                                    f"{name}, named in an XS object that loads modules by name,")
+        return found
 
     def _autosplit(self, packages: list[str], inc: Inc, where: str) -> list[Need]:
         """AutoLoader reads auto/PACKAGE/autosplit.ix and the .al files of the subroutines it calls."""
