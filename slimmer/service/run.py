@@ -22,7 +22,7 @@ from typing import Any
 from slimmer.errors import SlimError
 from slimmer.image.daemon import one_line
 from slimmer.pack.verify import RunResult
-from slimmer.service.scope import Scope
+from slimmer.service.scope import Scope, uninterrupted
 from slimmer.service.spec import VerifySpec
 
 POLL_SECONDS = 0.5
@@ -94,7 +94,8 @@ class ServiceRun:
         options.update(self.options.extra)
         self.server = self.scope.create_container("server", "server", self.image, **options)
         try:
-            self.server.start()
+            with uninterrupted():
+                self.server.start()
         except Exception as e:
             raise SlimError(f"cannot start a container of {self.image}: {one_line(e)}") from None
 
@@ -120,6 +121,11 @@ class ServiceRun:
             environment=list(self.spec.env), network_mode=f"container:{self.server.id}")
         try:
             return _run_to_end(container, self.timeout if timeout is None else timeout)
+        except SlimError:
+            exited = self._exit_code()
+            if exited is None:
+                raise
+            return RunResult(None, b"", b"", note=f"not run: the server had exited with code {exited}")
         finally:
             self.scope.discard(container)
 
@@ -219,7 +225,8 @@ def _wait(container: Any, timeout: float) -> int | None:
 
 def _run_to_end(container: Any, timeout: float) -> RunResult:
     try:
-        container.start()
+        with uninterrupted():
+            container.start()
     except Exception as e:
         raise SlimError(f"cannot start {container.name}: {one_line(e)}") from None
     exit_code = _wait(container, timeout)
