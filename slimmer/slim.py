@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slimmer.analysis import OpenedImage, open_analysis
-from slimmer.errors import SlimError, UsageError
+from slimmer.errors import UsageError, VerifyFailed
 from slimmer.image import daemon
 from slimmer.image.atomic import atomic_file
 from slimmer.image.model import OutputImage
@@ -25,6 +25,9 @@ from slimmer.pack.layer import write_layer
 from slimmer.pack.verify import Comparison, compare
 from slimmer.progress import QUIET, Progress
 from slimmer.report import file_records, warning_records
+from slimmer.service.run import ServerOptions
+from slimmer.service.spec import VerifySpec
+from slimmer.service.verify import Verification, log_tail, verify_service
 from slimmer.trace.roots import RootOptions, run_spec
 from slimmer.trace.session import TraceResult, trace_image
 
@@ -41,6 +44,7 @@ class SlimOptions:
     verify: bool = False
     verify_cmds: tuple[str, ...] = ()
     verify_timeout: float = 60.0
+    verify_spec: VerifySpec = field(default_factory=VerifySpec)  # env; a ready check or clients: a service
 
 
 @dataclass
@@ -54,6 +58,7 @@ class SlimResult:
     seconds: float
     trace: TraceResult
     comparisons: list[Comparison] = field(default_factory=list)
+    server_log: bytes = b""  # the slim image's server log of a service verification
 
     @property
     def ratio(self) -> float:
@@ -88,6 +93,8 @@ def output_reference(source: ImageRef, options: SlimOptions) -> str:
 
 def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> SlimResult:
     started = time.monotonic()
+    if options.verify_cmds and options.verify_spec.is_service:
+        raise UsageError("--verify-cmd runs the image as a command; a service is exercised with --verify-client")
     source = parse_reference(source_text)
     output = output_reference(source, options)
     daemon_tag = output[len(DAEMON) + 1:] if output.startswith(DAEMON + ":") else None
@@ -102,29 +109,27 @@ def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> 
                             kept_files=len(traced.keep), config_digest=slim_image.config_digest,
                             seconds=0.0, trace=traced)
         if options.verify:
-            result.comparisons = _verify(opened, source, daemon_tag, options, slim_image, progress)
+            try:
+                verification = _verify(opened, source, daemon_tag, options, slim_image, progress)
+            except VerifyFailed as e:
+                raise VerifyFailed(f"{e}; the slim image stays at {output} for inspection", e.details) from None
+            result.comparisons, result.server_log = verification.comparisons, verification.slim_log
         result.seconds = time.monotonic() - started
         if options.report:
             write_report(options.report, source_text, result, opened)
     failed = [c for c in result.comparisons if not c.same]
     if failed:
         details = "\n\n".join(f"$ {c.command}\n{c.diff()}" for c in failed)
+        if result.server_log:
+            details += "\n\n" + log_tail(result.server_log, "slim")
         raise VerifyFailed(f"--verify: the slim image behaves differently for {len(failed)} of "
                            f"{len(result.comparisons)} command(s); the slim image stays at {output} for inspection",
                            details)
     return result
 
 
-class VerifyFailed(SlimError):
-    """The two images differ; `details` holds the diff, printed before the one-line error."""
-
-    def __init__(self, message: str, details: str) -> None:
-        super().__init__(message)
-        self.details = details
-
-
 def _verify(opened: OpenedImage, source: ImageRef, daemon_tag: str | None, options: SlimOptions,
-            slim_image: OutputImage, progress: Progress) -> list[Comparison]:
+            slim_image: OutputImage, progress: Progress) -> Verification:
     """Both images must be in the daemon to run: load whichever is not, under a temporary tag."""
     client = daemon.connect()
     temporary: list[str] = []
@@ -132,11 +137,16 @@ def _verify(opened: OpenedImage, source: ImageRef, daemon_tag: str | None, optio
         original = source.path if source.transport == DAEMON else _load_temporary(
             OutputImage(opened.image.config_bytes, opened.layer_tars), "original", opened, progress, temporary)
         slim_name = daemon_tag or _load_temporary(slim_image, "slim", opened, progress, temporary)
-        commands: list[list[str] | None] = [None] + [shlex.split(c) for c in options.verify_cmds]
         entrypoint = shlex.split(options.entrypoint) if options.entrypoint else None
+        spec = options.verify_spec
+        if spec.is_service:
+            server = ServerOptions(entrypoint, shlex.split(options.cmd) if options.cmd is not None else None)
+            return verify_service(client, original, slim_name, spec, server, options.verify_timeout)
+        commands: list[list[str] | None] = [None] + [shlex.split(c) for c in options.verify_cmds]
         if options.cmd is not None:
             commands[0] = shlex.split(options.cmd)
-        return compare(client, original, slim_name, commands, entrypoint, options.verify_timeout)
+        return Verification(compare(client, original, slim_name, commands, entrypoint, options.verify_timeout,
+                                           spec.env), b"")
     finally:
         for tag in temporary:
             try:
