@@ -24,6 +24,7 @@ from slimmer.pack.config import slim_config
 from slimmer.pack.layer import write_layer
 from slimmer.pack.verify import Comparison, compare
 from slimmer.probe.differences import ProbeDifferences
+from slimmer.probe.run import connect
 from slimmer.probe.session import Probed, probe_trace
 from slimmer.progress import QUIET, Progress
 from slimmer.report import file_records, warning_records
@@ -164,18 +165,17 @@ def probed_trace(opened: OpenedImage, source_text: str, spec: RunSpec, roots: Ro
                  exclude: tuple[str, ...], verify_spec: VerifySpec, timeout: float, progress: Progress) -> Probed:
     """Static tracing joined with a probe run of the original image (loaded into the daemon if
     it is not there, under a temporary tag removed afterwards)."""
+    probe_client = connect()  # before anything is loaded into a daemon that is not there
     temporary: list[str] = []
     try:
         original = _original_in_daemon(opened, parse_reference(source_text), progress, temporary)
         return probe_trace(opened.fs, spec, roots, exclude, original, verify_spec, opened.workdir, timeout)
     finally:
-        if temporary:
-            client = daemon.connect()
-            for tag in temporary:
-                try:
-                    client.images.remove(tag)
-                except Exception:
-                    pass  # best effort: a leftover temporary tag is harmless
+        for tag in temporary:
+            try:
+                probe_client.images.remove(tag)
+            except Exception:
+                pass  # best effort: a leftover temporary tag is harmless
 
 
 def _original_in_daemon(opened: OpenedImage, source: ImageRef, progress: Progress, temporary: list[str]) -> str:

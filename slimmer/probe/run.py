@@ -39,10 +39,7 @@ class ProbeRun:
 
 def run_probe(image: str, argv: list[str], spec: VerifySpec, workdir: Path, timeout: float) -> ProbeRun:
     """Run `argv` (the container's whole command line) in `image` under strace."""
-    try:
-        client = daemon.connect()
-    except SlimError as e:
-        raise SlimError(f"--probe runs the image and needs the Docker daemon: {e}") from None
+    client = connect()
     bundle = make_bundle(workdir / "probe-tracer")
     output = workdir / "probe-output"
     output.mkdir()
@@ -64,6 +61,14 @@ def run_probe(image: str, argv: list[str], spec: VerifySpec, workdir: Path, time
     if not trace_file.is_file():
         raise SlimError(f"--probe: the traced run of {image} wrote no trace ({how})")
     return ProbeRun(shlex.join(argv), trace_file.read_text("utf-8", "surrogateescape"), how)
+
+
+def connect() -> Any:
+    """The daemon's client, or the error saying that --probe needs one."""
+    try:
+        return daemon.connect()
+    except SlimError as e:
+        raise SlimError(f"--probe runs the image and needs the Docker daemon: {e}") from None
 
 
 def _mounts(bundle: Path, output: Path) -> list[Any]:
