@@ -61,7 +61,7 @@ def test_touched_paths_are_resolved_in_the_image(tmp_path):
         ("app/run", File(b"#!/bin/sh\n", mode=0o755)), ("app/conf/app.conf", b"x=1\n"),
         ("bin", Symlink("usr/bin")), ("usr/bin/tool", File(b"\0", mode=0o755)),
         ("usr/bin/real", File(b"\0", mode=0o755)), ("etc/alt", Symlink("/usr/bin/real")),
-        ("usr/lib/libx.so", b"lib"), "data/",
+        ("usr/lib/libx.so", b"lib"), "data/", ("usr/bin/sh", File(b"\0", mode=0o755)),
     ], parents=True)).rootfs
     found = accesses(TRACE) + [Access("/data", "stat", True, "/app/run"), Access("/new/file", "open", True, "")]
     assert touched_paths(fs, found) == {
@@ -69,7 +69,8 @@ def test_touched_paths_are_resolved_in_the_image(tmp_path):
         "/app/conf/app.conf": Touch("open", "/app/run"),
         "/usr/lib/libx.so": Touch("open", "/bin/tool"),  # a stat, then an open: the open counts
         "/etc/alt": Touch("stat", "/app/run"),  # readlink does not follow it
-        "/bin": Touch("symlink", "/bin/tool"),
+        "/bin": Touch("symlink", "/app/run"),  # on the way to /app/run's #! interpreter,
+        "/usr/bin/sh": Touch("exec", "/app/run"),  # which the kernel runs without a system call
         "/usr/bin/tool": Touch("exec", "/bin/tool"),
         "/data": Touch("stat", "/app/run"),
     }

@@ -60,7 +60,8 @@ def core_dirs(fs: RootFS, compiled: tuple[str, ...]) -> tuple[str, ...]:
     """Perl's own library (Debian's perl-base, archlib, privlib), as real paths. Its modules serve
     every platform, so their branches for other systems name modules and programs that are
     rightly absent, and their run-time loads are those the statement table resolves at the call
-    site (`use parent`, `use if`): the tracer keeps what they load but does not warn about them."""
+    site (`use parent`, `use if`): the tracer keeps what they load but does not warn about them,
+    and does not follow the programs they run."""
     found = []
     for directory in compiled:
         if _rank(directory)[0] in (3, 4):

@@ -103,11 +103,10 @@ class PerlTracer:
             found += self._xs_object(module, line, inc, where, warn_to)
         if any(load.name == "AutoLoader" for load in statements.loads):
             found += self._autosplit(statements.packages, inc, where)
-        for run in statements.runs:
+        # perl's own library runs programs only as fallbacks and for people at a terminal (a pager,
+        # infocmp, pwd when getcwd fails): they are not followed.
+        for run in [] if quiet else statements.runs:
             argv = list(run.argv) if run.argv else ["/bin/sh", "-c", run.shell or ""]
-            program = (run.shell or "").split()[:1] if run.shell is not None else argv[:1]
-            if quiet and not (program and self.resolver.find(program[0], ctx.cwd)):
-                continue  # a command for another platform, or one built at run time
             found += self.resolver.needs(argv, f"run by {run.how} at {where}:{run.line}", ctx.cwd, requester)
         found += named_files(ctx.fs, source.code, where)
         if statements.dynamic and not quiet:
