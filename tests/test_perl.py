@@ -206,7 +206,7 @@ def test_perl_program_keeps_every_file_strace_sees(slimmed_report):
     kept = {f["path"] for f in report["files"]}
     assert touched <= kept, f"touched at run time but not kept: {sorted(touched - kept)}"
     ratio = result.size_after / truth["total_bytes"]
-    assert ratio <= 1.6, f"slim {result.size_after} B is {ratio:.2f}x the {truth['total_bytes']} B touched"
+    assert ratio <= 1.2, f"slim {result.size_after} B is {ratio:.2f}x the {truth['total_bytes']} B touched"
 
 
 def test_module_chosen_at_run_time_is_a_warning(perl_fs):
