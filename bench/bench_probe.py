@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 
-import build_samples  # noqa: E402
+from slimmer.probe.bundle import MOUNT_POINT, make_bundle
+from slimmer.probe.run import OUTPUT_MOUNT, TRACE_FILE
+from slimmer.probe.stracelog import TRACE_ARGS
 
-from slimmer.probe.bundle import MOUNT_POINT, make_bundle  # noqa: E402
-from slimmer.probe.run import OUTPUT_MOUNT, TRACE_FILE  # noqa: E402
-from slimmer.probe.stracelog import TRACE_ARGS  # noqa: E402
+import build_samples
 
 LABEL = "org.slimmer.bench=probe"
 

@@ -140,6 +140,18 @@ IMPLICIT_SNIPPETS = {
 }
 
 
+# What modules load at run time, beyond their `use` lines, and what perl loads for Unicode.
+RUN_TIME_SNIPPETS = {
+    "Config_heavy.pl": r'use Config; print length $Config{ccflags};',
+    "unicode": r'my $s = uc "stra\x{df}e \x{3c9}"; my $n = () = "\x{c9}t\x{c9}" =~ /\p{Lu}/g; print lc($s), $n;',
+    "Encode": r'use Encode qw(encode decode); print length encode("UTF-8", decode("UTF-8", "caf\xc3\xa9"));',
+    "POSIX": r'use POSIX qw(strftime); print strftime("%Y", gmtime 0);',
+    "Data::Dumper": r'use Data::Dumper; $Data::Dumper::Sortkeys = 1; print Dumper({a => 1});',
+    "JSON::XS": r'use JSON::XS; print JSON::XS->new->canonical->encode({a => [1, 2]});',
+    "Carp": r'use Carp; eval { croak "x" }; print $@ ? 1 : 0;',
+}
+
+
 def test_every_implicit_load_has_a_snippet():
     assert {load.modules[-1] for load in IMPLICIT_LOADS} == set(IMPLICIT_SNIPPETS)
 
@@ -164,13 +176,16 @@ def test_inc_is_what_the_image_perl_reports(sample_image, perl_fs):
     assert list(compiled_inc(perl_fs, "/usr/bin/perl")) == existing
 
 
-@pytest.mark.parametrize("module", sorted(IMPLICIT_SNIPPETS))
+@pytest.mark.parametrize("module", sorted(IMPLICIT_SNIPPETS) + sorted(RUN_TIME_SNIPPETS))
 def test_implicit_loads_match_inc_of_the_real_perl(sample_image, perl_fs, module):
     """Each feature, run by the image's perl: every file in %INC is kept by the trace of the same code."""
-    snippet = IMPLICIT_SNIPPETS[module]
+    snippet = IMPLICIT_SNIPPETS.get(module) or RUN_TIME_SNIPPETS[module]
     inc = _fat_perl(sample_image(SAMPLE), snippet + ' print STDOUT "\\n", join("\\n", values %INC), "\\n";')
     loaded = {line for line in inc.splitlines()[1:] if line.startswith("/")}
-    assert any(path.endswith("/" + module.replace("::", "/") + ".pm") for path in loaded), inc
+    if module in IMPLICIT_SNIPPETS:
+        assert any(path.endswith("/" + module.replace("::", "/") + ".pm") for path in loaded), inc
+    if module == "unicode":
+        assert loaded == set(), f"perl 5.36 loads nothing for case mapping and \\p{{}}: {loaded}"
     spec = run_spec({"config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}},
                     entrypoint=f"perl -e '{snippet}'")
     kept = set(trace_image(perl_fs, spec).keep.reasons)
@@ -207,6 +222,21 @@ def test_perl_program_keeps_every_file_strace_sees(slimmed_report):
     assert touched <= kept, f"touched at run time but not kept: {sorted(touched - kept)}"
     ratio = result.size_after / truth["total_bytes"]
     assert ratio <= 1.2, f"slim {result.size_after} B is {ratio:.2f}x the {truth['total_bytes']} B touched"
+
+
+@pytest.mark.parametrize("command,env", [
+    ("perl -e 'use POSIX; use App::Report::Format::Csv;'", ["PERL5LIB=/app/lib"]),
+    ("perl5.36.0 -I/app/lib -e 'use POSIX; use App::Report::Format::Csv;'", []),
+    ("/usr/bin/env perl -Mlib=/app/lib -MPOSIX -MApp::Report::Format::Csv -e 1", []),
+])
+def test_interpreter_names_and_search_path_options(perl_fs, command, env):
+    spec = run_spec({"config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", *env]}},
+                    entrypoint=command)
+    traced = trace_image(perl_fs, spec)
+    kept = set(traced.keep.reasons)
+    assert {"/app/lib/App/Report/Format/Csv.pm", "/usr/lib/x86_64-linux-gnu/perl-base/POSIX.pm",
+            "/usr/lib/x86_64-linux-gnu/perl-base/auto/POSIX/POSIX.so"} <= kept
+    assert traced.keep.warnings == []
 
 
 def test_module_chosen_at_run_time_is_a_warning(perl_fs):

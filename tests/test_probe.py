@@ -131,3 +131,11 @@ def test_service_probe_runs_the_verify_spec(clean_daemon, sample_image, capsys):
     assert probe["outcome"].startswith("service run: the image's HEALTHCHECK reports healthy; clients: ")
     assert "stopped with SIGTERM" in probe["outcome"]
     assert probe["touched"] > 20
+
+
+def test_a_batch_probe_that_does_not_end_is_stopped_at_the_time_limit(clean_daemon, sample_image, capsys):
+    assert slim_main(["trace", sample_image(SAMPLE), "--entrypoint", "/bin/sleep 600", "--probe",
+                      "--verify-timeout", "3", "--json", "-q"]) == 0
+    probe = json.loads(capsys.readouterr().out)["probe"]
+    assert probe["outcome"] == "stopped at the time limit (3 s)"
+    assert probe["touched"] >= 2  # sleep itself and its libraries, from the trace strace wrote on the stop signal

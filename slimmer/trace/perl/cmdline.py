@@ -80,8 +80,11 @@ def _value(command: PerlCommand, switch: str, value: str) -> None:
     if switch == "I":
         command.include.append(value)
     elif switch in "Mm":
-        name = value.lstrip("-").split("=")[0].split()[0] if value.strip() else ""
+        name, _, args = value.lstrip("-").partition("=")
+        name = name.split()[0] if name.strip() else ""
         if name:
             command.modules.append(name)
+        if name == "lib" and args:  # -Mlib=DIR,DIR is `use lib`: searched first
+            command.include[:0] = args.split(",")
     else:
         command.code.append(value)
