@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from slimmer.errors import VerifyFailed
+from slimmer.pack.verify import run_container
 from slimmer.service.run import ServerOptions, ServiceRun
 from slimmer.service.scope import PID_LABEL, RUN_LABEL, open_scope
 from slimmer.service.spec import VerifySpec, load_spec
@@ -187,3 +188,11 @@ def test_sigterm_while_analysing_removes_the_work_directory(sample_image, tmp_pa
     assert proc.returncode == 143 and err.strip().splitlines()[-1] == "slim: terminated"
     assert list(tmpdir.iterdir()) == []
     assert not Path(tmp_path / "out.tar").exists()
+
+
+def test_batch_runs_get_the_env_are_labelled_and_removed_too(clean_daemon, sample_image):
+    image = sample_image("redis")
+    said = run_container(clean_daemon, image, ["-c", 'echo "$GREETING"'], ["sh"], 30, env=("GREETING=hi",))
+    assert (said.exit_code, said.stdout) == (0, b"hi\n")
+    hung = run_container(clean_daemon, image, ["600"], ["sleep"], 2)
+    assert hung.exit_code is None and hung.describe_exit() == "stopped at the time limit"

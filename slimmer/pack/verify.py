@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass
 
 from slimmer.errors import SlimError
+from slimmer.image.daemon import one_line
+from slimmer.service.scope import open_scope, uninterrupted
 
 
 @dataclass(frozen=True)
@@ -59,23 +61,37 @@ class Comparison:
 
 def run_container(client, image: str, command: list[str] | None, entrypoint: list[str] | None,
                   timeout: float, env: tuple[str, ...] = ()) -> RunResult:
-    """Run `image` once with no network; stop it at `timeout` seconds."""
+    """Run `image` once with no network; stop it at `timeout` seconds; leave nothing behind."""
+    with open_scope(client) as scope:
+        container = scope.create_container("command", "command", image, command=command, entrypoint=entrypoint,
+                                           network_mode="none", environment=list(env))
+        return run_to_end(container, timeout)
+
+
+def run_to_end(container, timeout: float) -> RunResult:
+    """Start a created container and wait for it; at `timeout` seconds it is killed (exit_code None)."""
+    try:
+        with uninterrupted():  # a start cut off halfway would still start it, after the clean-up looked
+            container.start()
+    except Exception as e:
+        raise SlimError(f"cannot start {container.name}: {one_line(e)}") from None
+    exit_code = wait_or_kill(container, timeout)
+    return RunResult(exit_code, container.logs(stdout=True, stderr=False), container.logs(stdout=False, stderr=True))
+
+
+def wait_or_kill(container, timeout: float) -> int | None:
+    """The exit code, or None after killing the container when `timeout` passes first."""
     import requests
 
-    container = client.containers.create(image, command=command, entrypoint=entrypoint, network_mode="none",
-                                         environment=list(env))
     try:
-        container.start()
+        return container.wait(timeout=timeout)["StatusCode"]
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
         try:
-            exit_code: int | None = container.wait(timeout=timeout)["StatusCode"]
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             container.kill()
             container.wait(timeout=30)
-            exit_code = None
-        return RunResult(exit_code, container.logs(stdout=True, stderr=False),
-                         container.logs(stdout=False, stderr=True))
-    finally:
-        container.remove(force=True)
+        except Exception:
+            pass  # already stopped, or the scope's forced removal ends it
+        return None
 
 
 def compare(client, original: str, slim: str, commands: list[list[str] | None], entrypoint: list[str] | None,

@@ -21,7 +21,7 @@ from typing import Any
 
 from slimmer.errors import SlimError
 from slimmer.image.daemon import one_line
-from slimmer.pack.verify import RunResult
+from slimmer.pack.verify import RunResult, run_to_end, wait_or_kill
 from slimmer.service.scope import Scope, uninterrupted
 from slimmer.service.spec import VerifySpec
 
@@ -120,7 +120,7 @@ class ServiceRun:
             role, role, self.tools_image, entrypoint=[argv[0]], command=list(argv[1:]),
             environment=list(self.spec.env), network_mode=f"container:{self.server.id}")
         try:
-            return _run_to_end(container, self.timeout if timeout is None else timeout)
+            return run_to_end(container, self.timeout if timeout is None else timeout)
         except SlimError:
             exited = self._exit_code()
             if exited is None:
@@ -136,7 +136,7 @@ class ServiceRun:
                 self.server.kill(signal=self.stop_signal)
             except Exception:
                 pass  # it exited in between: its exit code says how
-        exit_code = _wait(self.server, self.timeout)
+        exit_code = wait_or_kill(self.server, self.timeout)
         return RunResult(exit_code, b"", self.log())
 
     def log(self) -> bytes:
@@ -206,28 +206,3 @@ def _image_config(client: Any, image: str) -> dict[str, Any]:
         return client.images.get(image).attrs.get("Config") or {}
     except Exception as e:
         raise SlimError(f"cannot inspect {image} in the Docker daemon: {one_line(e)}") from None
-
-
-def _wait(container: Any, timeout: float) -> int | None:
-    """The exit code, or None after killing it when `timeout` passes first."""
-    import requests
-
-    try:
-        return container.wait(timeout=timeout)["StatusCode"]
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-        try:
-            container.kill()
-            container.wait(timeout=30)
-        except Exception:
-            pass  # already stopped, or the scope's forced removal will end it
-        return None
-
-
-def _run_to_end(container: Any, timeout: float) -> RunResult:
-    try:
-        with uninterrupted():
-            container.start()
-    except Exception as e:
-        raise SlimError(f"cannot start {container.name}: {one_line(e)}") from None
-    exit_code = _wait(container, timeout)
-    return RunResult(exit_code, container.logs(stdout=True, stderr=False), container.logs(stdout=False, stderr=True))

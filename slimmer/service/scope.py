@@ -66,7 +66,7 @@ class Scope:
     def discard(self, container: Any) -> None:
         """Remove one container now (a finished client), not at the end of the scope."""
         with uninterrupted():
-            _remove(container)
+            _remove(container, v=True)
             self.containers.remove(container)
 
     def close(self) -> None:
@@ -82,21 +82,21 @@ class Scope:
             except Exception:
                 pass  # the daemon went away: what was recorded is all that can be tried
             for container in reversed(containers):
-                _remove(container)
+                _remove(container, v=True)
             for volume in reversed(volumes):
                 _remove(volume)
             self.containers.clear()
             self.volumes.clear()
 
 
-def _remove(thing: Any) -> None:
-    """Remove a container (with its anonymous volumes) or a volume, if it is still there; the
-    daemon may refuse while another request on it (a start) is still finishing, so retry."""
+def _remove(thing: Any, **options: Any) -> None:
+    """Remove a container or a volume, if it is still there; the daemon may refuse while another
+    request on it (a start) is still finishing, so retry."""
     import docker
 
     for attempt in range(REMOVE_ATTEMPTS):
         try:
-            thing.remove(force=True, **({"v": True} if hasattr(thing, "wait") else {}))
+            thing.remove(force=True, **options)
             return
         except docker.errors.NotFound:
             return
