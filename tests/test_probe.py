@@ -24,6 +24,7 @@ from slimmer.slim import SlimOptions, slim
 
 import build_samples
 from imagefactory import File, Symlink, make_layer, merged_rootfs
+from requires import program
 
 SAMPLE = "perl-app"
 STORE = "/app/bin/store"
@@ -88,6 +89,7 @@ def test_probe_without_a_daemon_is_a_clear_error(sample_archive, tmp_path):
 @pytest.fixture()
 def clean_daemon(docker_client):
     """Asserts that the test left no container or volume of this process behind."""
+    program("strace")  # the probe's tracer comes from the host's strace package
     assert leftovers(docker_client) == ([], [])
     yield docker_client
     assert leftovers(docker_client) == ([], [])
