@@ -46,11 +46,11 @@ TRACE = r"""10    execve("/app/run", ["/app/run"], 0x7ffd /* 3 vars */) = 0
 
 def test_trace_lines_become_successful_accesses_with_their_program():
     assert accesses(TRACE) == [
-        Access("/app/run", "exec", True, "/app/run"),
+        Access("/app/run", "exec", True, ""),  # an execve is made by the program before it
         Access("/app/conf/app.conf", "open", True, "/app/run"),
         Access("/usr/lib/libx.so", "stat", True, "/app/run"),
         Access("/etc/alt", "stat", False, "/app/run"),  # the child runs its parent's program
-        Access("/bin/tool", "exec", True, "/bin/tool"),
+        Access("/bin/tool", "exec", True, "/app/run"),
         Access("/café.txt", "open", True, "/app/run"),
         Access("/usr/lib/libx.so", "open", False, "/bin/tool"),
         Access("/proc/self/maps", "open", True, "/bin/tool"),
@@ -66,13 +66,13 @@ def test_touched_paths_are_resolved_in_the_image(tmp_path):
     ], parents=True)).rootfs
     found = accesses(TRACE) + [Access("/data", "stat", True, "/app/run"), Access("/new/file", "open", True, "")]
     assert touched_paths(fs, found) == {
-        "/app/run": Touch("exec", "/app/run"),
+        "/app/run": Touch("exec", ""),
         "/app/conf/app.conf": Touch("open", "/app/run"),
         "/usr/lib/libx.so": Touch("open", "/bin/tool"),  # a stat, then an open: the open counts
         "/etc/alt": Touch("stat", "/app/run"),  # readlink does not follow it
-        "/bin": Touch("symlink", "/app/run"),  # on the way to /app/run's #! interpreter,
-        "/usr/bin/sh": Touch("exec", "/app/run"),  # which the kernel runs without a system call
-        "/usr/bin/tool": Touch("exec", "/bin/tool"),
+        "/bin": Touch("symlink", ""),  # on the way to /app/run's #! interpreter,
+        "/usr/bin/sh": Touch("exec", ""),  # which the kernel runs without a system call
+        "/usr/bin/tool": Touch("exec", "/app/run"),
         "/data": Touch("stat", "/app/run"),
     }
 

@@ -84,7 +84,7 @@ def _has_kept_descendant(directory: str, kept_dirs: set[str]) -> bool:
 
 def _tracer_for(resolver: CommandResolver, ctx: TraceContext, path: str, touch: Touch) -> str:
     """The tracer of the program's language (perl, shell, ...), else by what the file is."""
-    if touch.program and touch.how != "exec":
+    if touch.program:
         handler = resolver.handler_for(resolver.real_path(touch.program), touch.program)
         if handler is not None:
             package = handler.__module__.split(".")[2]

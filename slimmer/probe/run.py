@@ -50,7 +50,7 @@ def run_probe(image: str, argv: list[str], spec: VerifySpec, workdir: Path, time
         if spec.is_service:
             run = ServiceRun(scope, image, image, spec, ServerOptions(tracer[:1], tracer[1:], extra), timeout)
             outcome = run.exercise()
-            clients = ", ".join(f"`{command}` exit {result.describe_exit()}" for command, result in outcome.clients)
+            clients = ", ".join(f"`{command}` {result.describe_exit()}" for command, result in outcome.clients)
             how = (f"service run: {outcome.readiness.detail}; clients: {clients or 'none run'}; "
                    f"stopped with {outcome.stop_signal}")
         else:

@@ -39,7 +39,8 @@ class Access:
     path: str  # absolute, as the program named it (symlinks not resolved)
     how: str  # "exec", "open" or "stat"
     follow: bool  # whether the last component's symlink is followed
-    program: str  # what the process was running then (its last successful execve), "" before any
+    program: str  # what the process was running then (its last successful execve), "" before any:
+    # for an execve, the program that called it
 
 
 def accesses(trace: str) -> list[Access]:
@@ -67,10 +68,10 @@ def accesses(trace: str) -> list[Access]:
             continue  # an fd-based call: the file was counted when it was opened
         path = posixpath.normpath(posixpath.join(base, path))
         how = "exec" if call in EXEC_CALLS else "open" if call in OPEN_CALLS else "stat"
-        if how == "exec":
-            programs[pid] = path
         follow = call not in _NOFOLLOW_CALLS and "AT_SYMLINK_NOFOLLOW" not in args and "O_NOFOLLOW" not in args
         found.append(Access(path, how, follow, programs.get(pid, "")))
+        if how == "exec":
+            programs[pid] = path
     return found
 
 
