@@ -223,3 +223,23 @@ def test_parse_trace_and_resolve_offline():
 def test_shebang_interpreter():
     assert strace_truth.shebang_interpreter(b"#!/bin/bash -e\necho") == "/bin/bash"
     assert strace_truth.shebang_interpreter(b"\x7fELF") is None
+
+
+def test_directories_a_server_needs_offline():
+    # mkdir under an existing directory needs that directory; a file's own parents are implied.
+    trace = """\
+9     chdir("/work") = 0
+9     mkdir("/work/data/cache/body", 0700) = 0
+9     openat(AT_FDCWD</work>, "/usr/lib", O_RDONLY|O_DIRECTORY) = 3</usr/lib>
+9     unlinkat(AT_FDCWD</work>, "data/old.pid", 0) = 0
+9     newfstatat(AT_FDCWD</work>, "/usr/lib/rel.conf", {st_mode=S_IFREG|0644, ...}, 0) = 0
+9     mkdir("/nope/x", 0700) = -1 ENOENT (No such file or directory)
+9     mkdir("/proc/x", 0700) = 0
+"""
+    accesses = strace_truth.parse_trace(trace)
+    assert strace_truth.dirs_needed(_fake_fs(), accesses) == {
+        "/work": {"chdir"},
+        "/work/data": {"parent"},
+        "/usr/lib": {"dir"},
+    }
+    assert strace_truth.files_touched(_fake_fs(), accesses) == {"/usr/lib/rel.conf": {"stat"}}

@@ -116,13 +116,12 @@ def test_a_missing_file_is_a_readable_difference(clean_daemon, sample_image, bro
 def test_database_without_its_password_never_becomes_ready(clean_daemon, sample_image):
     image = sample_image("postgres")
     spec = VerifySpec(ready=("pg_isready", "-h", "127.0.0.1"), ready_timeout=60, clients=spec_of("postgres").clients)
-    started = time.monotonic()
     with pytest.raises(VerifyFailed) as failure:
         verify_service(clean_daemon, image, image, spec, ServerOptions(), 60)
+    # noticed when the server exits, not at the ready timeout
     assert str(failure.value).startswith("--verify: server did not become ready with the original image: "
                                          "the server exited with code 1 before it was ready")
     assert "superuser password is not specified" in failure.value.details
-    assert time.monotonic() - started < 30  # noticed when the server exits, not at the time limit
 
 
 def test_ready_check_that_never_passes_stops_at_ready_timeout(clean_daemon, sample_image):
