@@ -24,7 +24,7 @@ def file_records(fs: RootFS, keep: KeepSet, ctx: TraceContext | None = None, cha
         reason = keep.reasons[path]
         record: dict = {"path": path, "type": entry.type.value,
                         "size": entry.size if entry.type is EntryType.FILE else 0,
-                        "reason": reason.text, "rule": reason.rule, "via": reason.via}
+                        "reason": reason.text, "rule": keep.rules.get(path, "root"), "via": reason.via}
         if packages is not None:
             owner = packages.owner(path)
             record["package"] = owner.name if owner is not None else None

@@ -252,7 +252,7 @@ def test_a_zone_named_by_the_program_is_kept_with_its_loader(named_root):
     root, fs = named_root
     keep, _t, _c = trace(fs, ["/usr/bin/zoneuser"], named=True)
     reason = keep.reasons["/usr/share/zoneinfo/Asia/Tokyo"]
-    assert reason.rule == "zoneinfo"
+    assert keep.rules["/usr/share/zoneinfo/Asia/Tokyo"] == "zoneinfo"
     assert reason.text.startswith("time zone Asia/Tokyo (named in /usr/bin/zoneuser; loaded by /usr/bin/zoneuser")
     assert "/usr/share/zoneinfo/Europe/Paris" not in keep
     assert "/etc/localtime" in keep  # no TZ in the Env: the default zone
@@ -323,4 +323,4 @@ def test_localedef_keeps_the_locale_sources(terminal_root):
     _root, fs = terminal_root
     keep, _t, _c = trace(fs, ["/usr/bin/localedef"], named=True)
     assert "/usr/share/i18n/charmaps/UTF-8.gz" in keep and "/usr/share/i18n/locales/fr_FR" in keep
-    assert keep.reasons["/usr/share/i18n"].rule == "i18n"
+    assert keep.rules["/usr/share/i18n"] == "i18n"

@@ -107,10 +107,10 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
         assert path not in keep, path
     assert keep.reasons["/etc/food/food.conf"].text == "path compiled into /usr/sbin/food"
     assert keep.reasons["/etc/food/mime.types"].text == "named in /etc/food/food.conf"
-    assert keep.reasons["/usr/share/food/modules/mod_x.so"].rule == "config"  # relative to the compiled-in prefix
+    assert keep.rules["/usr/share/food/modules/mod_x.so"] == "config"  # relative to the compiled-in prefix
     assert "the program's own directory" in keep.reasons["/srv/food/www"].text
     assert keep.reasons["/run"].text.startswith("directory of /run/food.pid, which /usr/sbin/food creates")
-    assert keep.reasons["/var/lib/food"].rule in ("compiled-in", "dpkg")
+    assert keep.rules["/var/lib/food"] in ("compiled-in", "dpkg")
     state = food.get("/var/lib/food")
     assert (state.mode & 0o7777, state.uid, state.gid) == (0o750, 105, 107)  # what the packer copies
     records = {r["path"]: r for r in file_records(food, keep, result.ctx, packages=result.packages)}
@@ -121,12 +121,13 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
 
 
 def test_the_package_of_a_program_brings_its_conffiles_and_empty_directories(food):
-    reasons = trace_image(food, run_spec({"config": {"Entrypoint": ["/usr/sbin/food"]}})).keep.reasons
+    keep = trace_image(food, run_spec({"config": {"Entrypoint": ["/usr/sbin/food"]}})).keep
+    reasons = keep.reasons
     # /var/log/food is named by nothing: the package ships it empty for food to write into
-    assert reasons["/var/log/food"].rule == "dpkg"
+    assert keep.rules["/var/log/food"] == "dpkg"
     assert reasons["/var/log/food"].text == ("directory of foo-daemon, the package of /usr/sbin/food, shipped empty "
                                              "for its programs to write into")
-    assert {p for p, r in reasons.items() if r.rule == "dpkg"} <= {"/etc/food/food.conf", "/var/lib/food",
+    assert {p for p, r in keep.rules.items() if r == "dpkg"} <= {"/etc/food/food.conf", "/var/lib/food",
                                                                    "/var/log/food"}
     assert "/etc/init.d/food" not in reasons  # configures another service
     assert "/usr/share/doc/foo-daemon" not in reasons  # not empty: documentation
@@ -180,7 +181,7 @@ def test_a_program_calling_popen_keeps_the_shell_and_the_commands_of_its_command
         ("usr/bin/dash", tool), ("usr/bin/sh", Symlink("dash")), ("usr/bin/locale", tool), ("usr/bin/date", tool),
     ], parents=True)).rootfs
     keep = trace_image(fs, run_spec({"config": {"Entrypoint": ["/usr/bin/popen-user"], "Env": ["PATH=/usr/bin"]}})).keep
-    assert keep.reasons["/usr/bin/dash"].rule == "command-line"
+    assert keep.rules["/usr/bin/dash"] == "command-line"
     assert keep.reasons["/usr/bin/dash"].text == "the shell system() and popen() run (/usr/bin/popen-user imports popen)"
     assert "command line 'locale -a' in /usr/bin/popen-user" in keep.reasons["/usr/bin/locale"].text
     assert "/usr/bin/date" not in keep  # a message, not a command line

@@ -31,12 +31,10 @@ class Need:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a path is kept: the tracer's sentence, the kept file that caused it (None for roots),
-    and the rule that kept it (what the over-keeping report sums by)."""
+    """Why a path is kept: the tracer's sentence and the kept file that caused it (None for roots)."""
 
     text: str
     via: str | None
-    rule: str = "root"
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,9 @@ class KeepSet:
 
     reasons: dict[str, Reason] = field(default_factory=dict)
     warnings: list[Warning] = field(default_factory=list)
+    # path -> what kept it: "root", a tracer's name or the rule a Need names; a symlink's target
+    # and the symlinks on the way share the rule of what asked for them
+    rules: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, path: str) -> bool:
         return path in self.reasons
@@ -120,10 +121,12 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
     work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
         need, via, rule = work.popleft()
-        for entry, reason in _reached(need, via, need.rule or rule, ctx):
+        rule = need.rule or rule
+        for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
             if fresh:
                 keep.reasons[entry.path] = reason
+                keep.rules[entry.path] = rule
             # A file kept before may learn its role now (a script first seen as a plain file):
             # its tracers run again with it.
             role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
@@ -134,18 +137,18 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
                 work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path,
-                             reason.rule))
+                             keep.rules[entry.path]))
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
                     work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
     for path, note in ctx.notes.items():
         if path in keep.reasons:
             reason = keep.reasons[path]
-            keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via, reason.rule)
+            keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via)
     return keep
 
 
-def _reached(need: Need, via: str | None, rule: str, ctx: TraceContext) -> list[tuple[Entry, Reason]]:
+def _reached(need: Need, via: str | None, ctx: TraceContext) -> list[tuple[Entry, Reason]]:
     """What a lookup of `need.path` touches: the symlinks it goes through, then what it reaches
     (with its subtree for a recursive need)."""
     fs = ctx.fs
@@ -154,18 +157,18 @@ def _reached(need: Need, via: str | None, rule: str, ctx: TraceContext) -> list[
     except SymlinkLoopError as e:
         ctx.warn(via, f"{e} ({need.reason})")
         return []
-    on_the_way = Reason(f"symlink on the way to {need.path}", via, rule)
+    on_the_way = Reason(f"symlink on the way to {need.path}", via)
     reached: list[tuple[Entry, Reason]] = []
     for link in resolved.symlinks:
         entry = fs.get(link)
         assert entry is not None
-        reached.append((entry, Reason(need.reason, via, rule) if link == need.path else on_the_way))
+        reached.append((entry, Reason(need.reason, via) if link == need.path else on_the_way))
     if resolved.entry is None:
         if not need.optional:
             ctx.warn(via, f"{need.path} not found in the image ({need.reason})")
         return reached
-    reached.append((resolved.entry, Reason(need.reason, via, rule)))
+    reached.append((resolved.entry, Reason(need.reason, via)))
     if need.recursive and resolved.entry.type is EntryType.DIR:
-        inside = Reason(f"inside {resolved.path} ({need.reason})", via, rule)
+        inside = Reason(f"inside {resolved.path} ({need.reason})", via)
         reached.extend((entry, inside) for entry in fs.walk(resolved.path))
     return reached

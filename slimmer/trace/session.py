@@ -13,6 +13,7 @@ from slimmer.trace.dpkg import DpkgDatabase, PackageTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named import NamedDataTracer
 from slimmer.trace.paths import CommandLinesTracer, CompiledPathsTracer, ConfigTracer, Readers
+from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -25,12 +26,16 @@ class TraceResult:
     excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
 
 
-def make_tracers(ctx: TraceContext, packages: DpkgDatabase) -> tuple[CommandResolver, list[Tracer]]:
-    """The command resolver with every argv handler, and the file tracers, in a fixed order."""
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
+def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None) -> tuple[CommandResolver, list[Tracer]]:
+    """The command resolver with every argv handler, and the file tracers, in a fixed order
+    (`packages`: the image's dpkg database, read from `ctx.fs` when not given)."""
+    packages = packages if packages is not None else DpkgDatabase(ctx.fs)
+    resolver = CommandResolver(ctx)
+    perl = PerlTracer(resolver)
+    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers()}
     elf = ElfTracer(cwd=ctx.cwd)
     readers = Readers(packages)
-    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf),
+    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl,
                       CompiledPathsTracer(elf, readers), ConfigTracer(readers), CommandLinesTracer(elf, resolver),
                       PackageTracer(packages, elf)]
 
