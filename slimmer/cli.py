@@ -105,21 +105,35 @@ def _main_parser() -> argparse.ArgumentParser:
                        help="run the original and the slim image and compare exit code and stdout")
     check.add_argument("--verify-cmd", metavar="CMDLINE", action="append", default=[],
                        help="a further command to compare (replaces CMD); repeatable; implies --verify")
-    check.add_argument("--verify-timeout", metavar="SECONDS", type=float, default=60.0,
-                       help="time limit of each run, client and server stop (default 60)")
-    check.add_argument("--verify-spec", metavar="FILE", type=Path,
-                       help="TOML or YAML: env, env_file, ready, ready_timeout, clients (README); implies --verify")
-    check.add_argument("-e", "--env", metavar="KEY=VAL", action="append", default=[],
-                       help="environment of both images' runs (and the clients); repeatable")
-    check.add_argument("--env-file", metavar="FILE", type=Path, action="append", default=[],
-                       help="KEY=VAL lines as docker's --env-file; repeatable")
-    check.add_argument("--verify-ready", metavar="CMD",
-                       help="retried until it exits 0: the server is ready (default: HEALTHCHECK, else a TCP port)")
-    check.add_argument("--verify-client", metavar="CMD", action="append", default=[],
-                       help="run against the server, output compared; repeatable; implies --verify")
+    _run_options(check)
+    _probe_option(parser)
     _tracing_options(parser)
     _common(parser)
     return parser
+
+
+def _run_options(group: argparse._ArgumentGroup) -> None:
+    """How the image is run by --verify and --probe: a command, or a service with its spec."""
+    group.add_argument("--verify-timeout", metavar="SECONDS", type=float, default=60.0,
+                       help="time limit of each run, client and server stop (default 60)")
+    group.add_argument("--verify-spec", metavar="FILE", type=Path,
+                       help="TOML or YAML: env, env_file, ready, ready_timeout, clients (README); implies --verify")
+    group.add_argument("-e", "--env", metavar="KEY=VAL", action="append", default=[],
+                       help="environment of both images' runs (and the clients); repeatable")
+    group.add_argument("--env-file", metavar="FILE", type=Path, action="append", default=[],
+                       help="KEY=VAL lines as docker's --env-file; repeatable")
+    group.add_argument("--verify-ready", metavar="CMD",
+                       help="retried until it exits 0: the server is ready (default: HEALTHCHECK, else a TCP port)")
+    group.add_argument("--verify-client", metavar="CMD", action="append", default=[],
+                       help="run against the server, output compared; repeatable; implies --verify")
+
+
+def _probe_option(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    group = parser.add_argument_group("probe (needs the Docker daemon)")
+    group.add_argument("--probe", action="store_true",
+                       help="also run the fat image once under strace (as --verify-spec says for a service) and "
+                            "keep what it touches; report what static tracing missed and kept unused")
+    return group
 
 
 def _trace_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -134,6 +148,7 @@ def _trace_command_parser() -> argparse.ArgumentParser:
     parser = _trace_parser("slim trace", "Every file the container needs, with the reason it is kept.")
     parser.add_argument("--from", dest="from_paths", metavar="PATH", action="append", default=[],
                         help="trace from these files instead of the image's entrypoint; repeatable")
+    _run_options(_probe_option(parser))
     parser.add_argument("--json", action="store_true", help='print {"files": [{path, type, size, reason, via}], ...}')
     return parser
 
@@ -172,13 +187,29 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
     from slimmer.report import file_records, render_trace, warning_records
 
     with open_analysis(args.image, progress) as opened:
-        traced = _traced(args, opened, args.from_paths)
+        differences = None
+        if args.probe:
+            if args.from_paths:
+                raise UsageError("--probe runs the image's command: it cannot be combined with --from")
+            from slimmer.slim import probed_trace
+            from slimmer.trace.roots import run_spec
+
+            spec = run_spec(opened.image.config, args.entrypoint, args.cmd)
+            probed = probed_trace(opened, args.image, spec, _root_options(args), tuple(args.exclude),
+                                  _verify_spec(args), args.verify_timeout, progress)
+            traced, differences = probed.traced, probed.differences
+        else:
+            traced = _traced(args, opened, args.from_paths)
         records = file_records(opened.fs, traced.keep, traced.ctx)
     if args.json:
-        print(json.dumps({"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded},
-                         indent=2))
+        document = {"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded}
+        if differences is not None:
+            document["probe"] = differences.to_json()
+        print(json.dumps(document, indent=2))
     else:
         print(render_trace(records, traced.keep))
+        if differences is not None:
+            print(differences.render())
     return 0
 
 
@@ -228,7 +259,7 @@ def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
     options = SlimOptions(output=args.output, tag=args.tag, entrypoint=args.entrypoint, cmd=args.cmd,
                           roots=_root_options(args), exclude=tuple(args.exclude), report=args.report,
                           verify=args.verify or bool(args.verify_cmd) or service, verify_cmds=tuple(args.verify_cmd),
-                          verify_timeout=args.verify_timeout, verify_spec=_verify_spec(args))
+                          verify_timeout=args.verify_timeout, verify_spec=_verify_spec(args), probe=args.probe)
     try:
         result = slim(args.image, options, progress)
     except VerifyFailed as e:
@@ -241,6 +272,10 @@ def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
     print(f"wrote {result.written}")
     for warning in result.trace.keep.warnings:
         print(f"warning: {warning.message}" + (f" (in {warning.path})" if warning.path else ""), file=sys.stderr)
+    if result.probe is not None:
+        missed = sum(len(files) for files in result.probe.missed.values())
+        print(f"probe: {result.probe.command} ({result.probe.outcome}): {result.probe.touched} paths touched, "
+              f"{missed} of them not found by static tracing (kept; listed in --report and `slim trace --probe`)")
     for comparison in result.comparisons:
         print(f"verified: {comparison.command}: {comparison.summary()}")
     return 0

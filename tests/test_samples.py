@@ -25,6 +25,18 @@ EXPECTED_OUTPUT = {
         'json: {"items": [1, 2, 3], "ok": true}',
         "ca bundle: /usr/local/lib/python3.11/dist-packages/certifi/cacert.pem",
     ],
+    "perl-app": [
+        "NAME                       QTY     PRICE",
+        "STRASSE SIGN                 3     12.50 1",
+        "BOLT M6                    250      0.08 1",
+        "CAFÉ TABLE                   2     80.00 0",
+        "ÖLKANNE                      0      7.25 1",
+        "ΩMEGA WATCH                  1    199.99 1",
+        "total 417.49, longest name 11, floor 417, out of stock: ölkanne",
+        "report of 2024-01-01 12:00 for items.json",
+        "checksum f42c82f7da7362cf1479aab9b29bcd08",
+        "numeric: yes",
+    ],
     "sh-app": [
         "== header ==",
         "report: inventory version 1",
