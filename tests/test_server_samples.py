@@ -34,9 +34,10 @@ GAPS = {
              "call (dpkg-query + /var/lib/dpkg/status, md5sum, cut, sed, touch, awk, envsubst, mkdir, dirname, "
              "basename), /etc/nginx/templates and its template: structure-commands (the template is configuration: "
              "once kept, the /var/www/app it names follows)",
-    "postgres": "/usr/lib/postgresql/15/bin/{psql,pg_isready} (and libreadline), which pg_wrapper runs from "
-                "PgCommon's $binroot and the cluster's version, and /etc/postgresql ($confroot): the Perl tracer; "
-                "the VOLUME directory /var/lib/postgresql/data: roots; the `case` pattern around \"$f\" and "
+    "postgres": "pg_wrapper (Perl) runs /usr/lib/postgresql/15/bin/{psql,pg_isready} (and libreadline) by a path it "
+                "builds from the installed versions, and reads /etc/postgresql-common/user_clusters and "
+                "/etc/postgresql: perl tracer (probe) or a program table; the VOLUME directory "
+                "/var/lib/postgresql/data: roots; /var/run named by `chmod`, the `case` pattern around \"$f\" and "
                 "`${1:0:1}`: structure-commands",
     "redis": "the hook of /docker-entrypoint.d run through `find | sort | while read f` and what it runs (sed, "
              "basename, chmod; libacl for chmod): structure-commands",
