@@ -157,7 +157,7 @@ def test_data_files_named_by_absolute_path_in_a_script_are_kept(tmp_path):
                                            ("srv/inventory.csv", b"a,b\n"), ("srv/only-in-a-comment.txt", b"x"),
                                            ("srv/other.csv", b"y")])
     keep = result.keep
-    assert keep.reasons["/srv/inventory.csv"].text == "path named at line 2 of /usr/local/bin/report"
+    assert keep.reasons["/srv/inventory.csv"].text == "argument 3 of grep (run at line 4 of /usr/local/bin/report)"
     assert "/srv/only-in-a-comment.txt" not in keep and "/srv/other.csv" not in keep
 
 
@@ -167,8 +167,8 @@ def test_files_named_on_the_command_line_are_kept(tmp_path):
     _fs, result = traced(tmp_path, config, [("srv/patterns", b"x"), ("srv/rules.txt", b"y"),
                                            ("srv/input.csv", b"z"), ("srv/unrelated", b"u")])
     keep = result.keep
-    assert keep.reasons["/srv/patterns"].text == "argument 2 of ENTRYPOINT/CMD"
-    assert keep.reasons["/srv/rules.txt"].text == "argument 3 of ENTRYPOINT/CMD"
+    assert keep.reasons["/srv/patterns"].text == "argument 2 of grep (ENTRYPOINT/CMD)"
+    assert keep.reasons["/srv/rules.txt"].text == "argument 3 of grep (ENTRYPOINT/CMD)"
     assert "/srv/input.csv" in keep and "/srv/unrelated" not in keep
 
 

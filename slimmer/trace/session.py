@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
-from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
+from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.roots import RootOptions, RunSpec, roots
-from slimmer.trace.scripts import ScriptTracer, shell_handlers
+from slimmer.trace.scripts import ScriptTracer
 
 
 @dataclass
@@ -23,7 +24,7 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
+    resolver = CommandResolver(ctx, handlers={**PROGRAMS})
     return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer()]
 
 

@@ -1,0 +1,78 @@
+"""Programs that run a command line they are given: wrappers, `find -exec`, start-stop-daemon;
+and `which`, which looks programs up."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from slimmer.trace.closure import Need
+from slimmer.trace.commands import CommandResolver
+from slimmer.trace.find import find_paths, parse_find
+from slimmer.trace.programs.grammar import OptionGrammar, wrapped_command
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A program that runs the command line after its own arguments, or shell code given to an
+    option (then run as `/bin/sh -c CODE`); an ArgvHandler."""
+
+    grammar: OptionGrammar
+
+    def __call__(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+        name = posixpath.basename(argv[0])
+        command = wrapped_command(argv[1:], self.grammar)
+        if command.unclear is not None:
+            resolver.warn(f"cannot tell which argument of {name} is the command: {command.unclear} ({reason})")
+            return []
+        if command.code is not None:
+            return resolver.needs(["/bin/sh", "-c", command.code], f"code of {name} ({reason})", cwd)
+        return resolver.needs(command.argv, f"run by {name} ({reason})", cwd)
+
+
+def find_command(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+    """`find ...`: what it prints or hands to `-exec` is kept (files whole, directories as they
+    are); `-exec CMD {} ;` runs CMD, and each match when `{}` is the program itself."""
+    command = parse_find(argv[1:])
+    if command is None:
+        return []
+    fs = resolver.ctx.fs
+    matches = find_paths(fs, command, cwd) if command.prints or command.commands else []
+    found = [Need(posixpath.normpath(posixpath.join(cwd, path)), f"found by find ({reason})", optional=True)
+             for path in matches]
+    for line in command.commands:
+        why = f"run by find -exec ({reason})"
+        if line and "{}" in line[0]:
+            for path in matches:
+                found += resolver.needs([word.replace("{}", path) for word in line], why, cwd)
+        else:
+            found += resolver.needs(line, why, cwd)
+    return found
+
+
+def start_stop_daemon(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+    """`start-stop-daemon --start --exec PROGRAM [--startas PROGRAM] -- ARGS`."""
+    args = argv[1:]
+    if not any(a in ("--start", "-S") for a in args):
+        return []
+    rest = args[args.index("--") + 1:] if "--" in args else []
+    programs = []
+    for i, word in enumerate(args):
+        if word in ("--exec", "-x", "--startas", "-a") and i + 1 < len(args):
+            programs.append(args[i + 1])
+        elif word.startswith(("--exec=", "--startas=")):
+            programs.append(word.partition("=")[2])
+    found: list[Need] = []
+    for program in programs:
+        found += resolver.needs([program, *rest], f"started by start-stop-daemon ({reason})", cwd)
+    return found
+
+
+def which(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+    """`which NAME...`: each NAME is looked up in PATH."""
+    found = []
+    for name in argv[1:]:
+        program = None if name.startswith("-") else resolver.find(name, cwd)
+        if program is not None:
+            found.append(Need(program, f"looked up by which ({reason})", optional=True))
+    return found
