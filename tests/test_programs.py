@@ -26,10 +26,13 @@ IMAGE = [
     ("usr/bin/dash", BIN), ("bin", Symlink("usr/bin")), ("usr/bin/sh", Symlink("dash")), ("usr/bin/bash", BIN),
     ("usr/bin/tool", BIN), ("usr/bin/other", BIN), ("usr/bin/unused", BIN), ("usr/bin/echo", BIN),
     ("usr/bin/find", BIN), ("usr/bin/which", BIN), ("usr/bin/start-stop-daemon", BIN),
-    ("usr/sbin/daemon", BIN), ("usr/bin/busybox", BIN),
+    ("usr/sbin/daemon", BIN), ("usr/bin/busybox", BIN), ("usr/bin/run-parts", BIN),
     *((f"usr/bin/{name}", BIN) for name in WRAPPERS),
     ("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"), ("etc/group", b"root:x:0:\n"),
     ("hooks/10-first.sh", File(b"#!/bin/sh\nother\n", mode=0o755)), ("hooks/README", b"not a hook\n"),
+    ("etc/cron.daily/logrotate", File(b"#!/bin/sh\ntool \"$1\"\n", mode=0o755)),
+    ("etc/cron.daily/backup.dpkg-old", File(b"#!/bin/sh\nunused\n", mode=0o755)),
+    ("etc/cron.daily/disabled", File(b"#!/bin/sh\nunused\n", mode=0o644)),
     ("tmp/", None),
 ]
 
@@ -180,11 +183,19 @@ def test_find_exec_start_stop_daemon_which_and_busybox_in_both_positions(tmp_pat
         ("which tool", ["/usr/bin/which", "/usr/bin/tool"]),
         ("busybox sh -c tool", ["/usr/bin/busybox", "/usr/bin/tool"]),
         ("busybox env tool", ["/usr/bin/tool"]),
+        ("run-parts --arg=daily /etc/cron.daily", ["/usr/bin/run-parts", "/etc/cron.daily/logrotate", "/usr/bin/tool"]),
     ]:
         entrypoint, extra = POSITIONS[position](line)
         keep = trace(tmp_path / str(abs(hash(line))), entrypoint, extra).keep
         assert all(p in keep for p in needed), (line, keep.warnings)
         assert "/usr/bin/unused" not in keep
+
+
+def test_run_parts_runs_the_executables_its_name_rules_accept(tmp_path):
+    result = trace(tmp_path, ["run-parts", "-a", "daily", "/etc/cron.daily"])
+    assert result.ctx.invocations["/etc/cron.daily/logrotate"] == [("daily",)]
+    assert "/usr/bin/unused" not in result.keep  # a .dpkg-old name, and a file not executable
+    assert "/etc/cron.daily/disabled" in result.keep  # still, it is in the directory it lists
 
 
 def test_start_stop_daemon_stop_runs_nothing(tmp_path):

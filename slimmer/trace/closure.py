@@ -76,6 +76,12 @@ class TraceContext:
         """Record one way a script is run; False when it is known already. Past MAX_INVOCATIONS,
         one more stands for any arguments."""
         known = self.invocations.setdefault(path, [])
+        # ANY_ARGUMENTS alone is a guess, for a script kept before anything was seen running it
+        if args == ANY_ARGUMENTS and known:
+            return False
+        if known == [ANY_ARGUMENTS]:
+            known[0] = args
+            return True
         if len(known) >= MAX_INVOCATIONS:
             args = ANY_ARGUMENTS
         if args in known:

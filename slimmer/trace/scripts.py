@@ -19,7 +19,8 @@ from slimmer.trace.shellcode import ShellCode, role_dialect
 
 
 class ScriptTracer:
-    """For `#!` scripts: the interpreter line; for shell scripts: what they run, source and open."""
+    """For `#!` scripts that may run: the interpreter line; for shell scripts: what they run,
+    source and open."""
 
     name = "script"
 
@@ -29,7 +30,10 @@ class ScriptTracer:
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         found: list[Need] = []
         invocations = ctx.invocations.get(path, [])
-        if ctx.kind(entry) is FileKind.SCRIPT:
+        # a file the kernel may run: one something runs, or an executable one kept otherwise
+        # (run by a program whose code does not say)
+        runnable = bool(invocations) or bool(entry.mode & 0o111)
+        if runnable and ctx.kind(entry) is FileKind.SCRIPT:
             interpreter = shebang(ctx.fs, entry)
             if interpreter:
                 if "/" not in interpreter[0]:

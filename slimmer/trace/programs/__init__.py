@@ -11,7 +11,7 @@ from __future__ import annotations
 from slimmer.trace.commands import ArgvHandler
 from slimmer.trace.programs.grammar import grammar
 from slimmer.trace.programs.shells import busybox_applet, run_shell
-from slimmer.trace.programs.wrappers import Wrapper, find_command, start_stop_daemon, which
+from slimmer.trace.programs.wrappers import Wrapper, find_command, run_parts, start_stop_daemon, which
 from slimmer.trace.shell import SHELL_PROGRAMS
 
 PROGRAMS: dict[str, ArgvHandler] = {
@@ -57,5 +57,6 @@ PROGRAMS: dict[str, ArgvHandler] = {
     # programs given commands otherwise
     "find": find_command,
     "start-stop-daemon": start_stop_daemon,
+    "run-parts": run_parts,
     "which": which,
 }

@@ -1,9 +1,10 @@
-"""Programs that run a command line they are given: wrappers, `find -exec`, start-stop-daemon;
-and `which`, which looks programs up."""
+"""Programs that run a command line they are given: wrappers, `find -exec`, start-stop-daemon,
+run-parts; and `which`, which looks programs up."""
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from slimmer.trace.closure import Need
@@ -65,6 +66,48 @@ def start_stop_daemon(resolver: CommandResolver, argv: list[str], reason: str, c
     found: list[Need] = []
     for program in programs:
         found += resolver.needs([program, *rest], f"started by start-stop-daemon ({reason})", cwd)
+    return found
+
+
+_RUN_PARTS_NAMES = re.compile(r"[A-Za-z0-9_-]+")  # Debian run-parts' default: no dots, so no .dpkg-old
+_LSB_NAMES = re.compile(r"(?![^.]*\.dpkg-)[A-Za-z0-9_.-]+(?<!~)")
+
+
+def run_parts(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+    """`run-parts [--arg=A] [--regex=RE] [--lsbsysinit] [--test|--list] DIR`: every executable
+    file of DIR whose name the rules accept runs, in name order, with the --arg values."""
+    names, listing, arguments = _RUN_PARTS_NAMES, False, []
+    operands = []
+    rest = argv[1:]
+    while rest:
+        word, rest = rest[0], rest[1:]
+        option, eq, value = word.partition("=")
+        if option in ("-a", "--arg", "-u", "--umask", "--regex") and not eq and rest:
+            value, rest = rest[0], rest[1:]
+        if option in ("-a", "--arg"):
+            arguments.append(value)
+        elif option == "--regex":
+            names = re.compile(value)
+        elif option == "--lsbsysinit":
+            names = _LSB_NAMES
+        elif option in ("--test", "--list"):
+            listing = True
+        elif word == "--":
+            operands += rest
+            break
+        elif not word.startswith("-"):
+            operands.append(word)
+    fs = resolver.ctx.fs
+    found: list[Need] = []
+    for directory in operands[-1:]:
+        for name in fs.listdir(posixpath.join(cwd, directory)):
+            if not names.fullmatch(name):
+                continue
+            path = posixpath.normpath(posixpath.join(cwd, directory, name))
+            if listing or resolver.find(path, cwd) is None:
+                found.append(Need(path, f"listed by run-parts ({reason})", optional=True))
+            else:
+                found += resolver.needs([path, *arguments], f"run by run-parts ({reason})", cwd)
     return found
 
 

@@ -62,22 +62,22 @@ class CommandWalker:
 
     def command(self, node: Node) -> None:
         """A command node: its assignments, redirects and words."""
+        words: list[Node] = []
         for i, c in enumerate(node.children):
             if not c.is_named:
                 continue
             field = node.field_name_for_child(i)
             t = c.type
-            if t == "variable_assignment":
+            if field in ("name", "argument"):
+                words.append(_word(c, field))
+            elif t == "variable_assignment":
                 self._assign(c, False)
-            elif field in ("name", "argument"):
-                continue
             elif t in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 self.redirect(c)
             elif t in STATEMENT_KINDS:
                 self.statements.statement(c)
             else:
                 self.words.expand(c, False)
-        words = self._words_of(node)
         if not words:
             return
         for chunk in split_glued_lines(self.source.data, words):
@@ -129,14 +129,8 @@ class CommandWalker:
 
     def _words_of(self, node: Node) -> list[Node]:
         """The words of a command node, its name first."""
-        words = []
-        for i, c in enumerate(node.children):
-            field = node.field_name_for_child(i)
-            if field == "name":
-                words.append(c.named_children[0] if c.named_child_count == 1 else c)
-            elif field == "argument":
-                words.append(c)
-        return words
+        return [_word(c, field) for i, c in enumerate(node.children)
+                if (field := node.field_name_for_child(i)) in ("name", "argument")]
 
     # -- assignments --
 
@@ -278,6 +272,11 @@ class CommandWalker:
         for inner, at in heredoc_backquotes(self.source.data, body):
             code = Field.static(inner, self.source.line_at(at), col=self.source.col_at(at))
             self.shell.flow.isolated(partial(self.shell.run_code, code, None))
+
+
+def _word(node: Node, field: str | None) -> Node:
+    """A command's word: its name is wrapped in a command_name node."""
+    return node.named_children[0] if field == "name" and node.named_child_count == 1 else node
 
 
 def _operator(redirect: Node) -> str:

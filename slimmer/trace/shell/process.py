@@ -20,7 +20,7 @@ from .fields import Field
 from .files import FileQuery
 from .flow import Flow
 from .functions import FunctionTable
-from .interfaces import HereDocument, Stdin
+from .interfaces import HereDocument, Lines, Stdin
 from .invocation import parse_shell_args
 from .results import Findings, UseKind
 from .source import Source
@@ -145,8 +145,9 @@ class ShellProcess:
             self.findings.record([a.text], a.line, a.col, kind)
 
     def _shell_reading_stdin(self, base: str, args: list[Field], prog: Field) -> None:
-        """`sh <<EOF ... EOF`: a here-document fed to a shell is a script of its own. (A shell's
-        -c string and script file are the tracer's: it sees them in the argv.)"""
+        """`sh <<EOF ... EOF`: a here-document fed to a shell is a script of its own; so are the
+        paths a find pipes into it, one command each. (A shell's -c string and script file are
+        the tracer's: it sees them in the argv.)"""
         if base == "busybox" and args and args[0].text in SHELL_PROGRAMS:
             base, args = "busybox", args[1:]
         elif base not in SHELL_PROGRAMS:
@@ -165,5 +166,8 @@ class ShellProcess:
             code = Field.static(stdin.text, stdin.line, stdin.text[:40])
             arguments = (None if is_dynamic(a) else a for a in invocation.args)
             self.run_code(code, None, new_shell=dialect, positionals=(base, *arguments))
+        elif isinstance(stdin, Lines):
+            for path in stdin.values:  # `find DIR -type f | sh`: each line runs a file
+                self.findings.record([path], prog.line, prog.col, UseKind.RUN)
         else:
             self.findings.warn(prog.line, f"{base} reads its commands from standard input; not analysed")

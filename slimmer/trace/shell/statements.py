@@ -8,6 +8,8 @@ run at all; a `case` branch sees only the values of its variable that its patter
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Callable
 from functools import partial
@@ -17,15 +19,21 @@ from tree_sitter import Node
 from .builtin_calls import FILE_COMPARISONS, FILE_TESTS
 from .commands import CommandWalker
 from .expansion import WordExpander
-from .fields import Alt
+from .fields import Alt, join_text
 from .interfaces import Lines, Shell
 from .parse import function_definitions, parse
+from .quoting import has_glob
 from .source import Source
 from .values import MAX_LIST_VALUES, UNSET, OSet, Value
 
 _PATTERN_NODES = frozenset({"extglob_pattern", "word", "string", "raw_string", "concatenation"})
 _FALLTHROUGH = frozenset({";&", ";;&"})
 _WORD_NODES = frozenset({"word", "string", "raw_string", "concatenation", "simple_expansion", "expansion"})
+# What `[ ]` compares, by operator: `A = B`, `A != B`, `-z A`, `-n A`.
+_STRING_TESTS: dict[str, Callable[..., bool]] = {
+    "=": operator.eq, "==": operator.eq, "!=": operator.ne,
+    "-z": lambda v: v == "", "-n": lambda v: v != "",
+}
 
 
 class Walker:
@@ -148,7 +156,8 @@ class Walker:
     # -- control flow --
 
     def _list(self, node: Node) -> None:
-        """a && b || c: flatten the left-nested chain; each right side may not run."""
+        """a && b || c: flatten the left-nested chain; each right side may not run, except after
+        a first test whose outcome is known (`[ "$1" = x ] && set -- ...`)."""
         parts: list[Node] = []
         n = node
         while n.type == "list":
@@ -161,6 +170,12 @@ class Walker:
         parts.append(n)
         parts.reverse()
         self.statement(parts[0])
+        operators = [c.type for c in node.children if c.type in ("&&", "||")]
+        truth = self._truth([parts[0]]) if len(parts) == 2 and operators else None
+        if truth is not None:
+            if truth == (operators[0] == "&&"):
+                self.statement(parts[1])
+            return
         for p in parts[1:]:
             self.shell.flow.branches([partial(self.statement, p)], True)
 
@@ -195,7 +210,10 @@ class Walker:
         cond, body = _condition_and_body(clause)
         for c in cond:
             self.statement(c)
-        self.shell.flow.branches([lambda: self.statements(body), lambda: self._otherwise(rest)], False)
+        truth = self._truth(cond)
+        paths = [] if truth is False else [partial(self.statements, body)]
+        paths += [] if truth is True else [partial(self._otherwise, rest)]
+        self.shell.flow.branches(paths, False)
 
     def _otherwise(self, clauses: list[Node]) -> None:
         if not clauses:
@@ -204,6 +222,31 @@ class Walker:
             self.sequence(clauses[0])
         else:
             self._if_clause(clauses[0], clauses[1:])
+
+    def _truth(self, condition: list[Node]) -> bool | None:
+        """The outcome of a condition that is one string test (`[ A = B ]`, `[ A != B ]`,
+        `[ -z A ]`, `[ -n A ]`) on values all known, the same in every possible state; else None."""
+        if len(condition) != 1 or condition[0].type != "test_command" or condition[0].named_child_count != 1:
+            return None
+        expression = condition[0].named_children[0]
+        test = next((self.source.text(c) for c in expression.children if c.type in _STRING_TESTS), None)
+        if test is None:
+            return None
+        texts = [self._known_texts(c) for c in expression.named_children if c.type in _WORD_NODES]
+        operands = [t for t in texts if t is not None]
+        if len(operands) != len(texts) or len(operands) != (1 if test in ("-z", "-n") else 2):
+            return None
+        if test in ("==", "=") and self.source.text(condition[0]).startswith("[[") and \
+                any(has_glob(v) for v in operands[-1]):
+            return None  # [[ A == PATTERN ]]: a pattern match
+        outcomes = {_STRING_TESTS[test](*values) for values in itertools.product(*operands)}
+        return outcomes.pop() if len(outcomes) == 1 else None
+
+    def _known_texts(self, node: Node) -> set[str] | None:
+        """Every text a word may expand to (no splitting), or None if one is known only at run time."""
+        texts = [join_text(alt) for alt in self.words.expand(node, True)]
+        known = {t for t in texts if t is not None}
+        return known if len(known) == len(set(texts)) else None
 
     def _case(self, node: Node) -> None:
         """case WORD in PATTERNS) BODY;; ... esac: when WORD is a variable or a positional
