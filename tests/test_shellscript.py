@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from slimmer.trace.argv import is_dynamic
+from slimmer.trace.argv import DynamicWord, is_dynamic
 from slimmer.trace.shell import CommandUse, ShellAnalysis, ShellWarning, UseKind, analyze_shell
 
 COMMANDS = (UseKind.RUN, UseKind.EXEC, UseKind.SOURCE, UseKind.LOOKUP)
@@ -563,6 +563,12 @@ def test_what_find_prints_is_unknown_without_the_image_and_nothing_when_empty():
     assert [c.name for c in commands(empty)] == ["find", "sort"] and empty.warnings == ()
 
 
+def test_find_piped_into_a_shell_runs_each_path():
+    assert [c.argv for c in commands(analyze_shell("find /docker-entrypoint.d -type f | sh\n", files=hooks()))] == [
+        ("find", "/docker-entrypoint.d", "-type", "f"), ("sh",), ("/docker-entrypoint.d/10-a.sh",),
+        ("/docker-entrypoint.d/20-b.envsh",), ("/docker-entrypoint.d/30-c.txt",)]
+
+
 def test_postgres_style_init_files_by_glob_and_case():
     text = """docker_process_init_files() {
     local f
@@ -584,6 +590,23 @@ docker_process_init_files /docker-entrypoint-initdb.d/*
         ("psql", "-f", "/docker-entrypoint-initdb.d/init.sql")]
     assert "gunzip" not in [c.name for c in r.uses]  # no .sql.gz file: that branch cannot run
     assert r.warnings == ()
+
+
+def test_string_tests_on_known_values_decide_the_branch():
+    text = ('if [ "${1:0:1}" = - ] || [ "${1%.conf}" != "$1" ]; then\n  set -- server "$@"\nfi\n'
+            '[ "$1" = server ] && start-tool\n[ -n "$1" ] || never-tool\n[ "$(id -u)" = 0 ] && root-tool\n'
+            'exec "$@"\n')
+    assert uses(text, argvs=[["/e", "server"]]) == [("start-tool", "run"), ("id", "run"), ("root-tool", "run"),
+                                                    ("server", "exec")]
+    assert uses(text, argvs=[["/e", "-v"]]) == [("start-tool", "run"), ("id", "run"), ("root-tool", "run"),
+                                                ("server", "exec")]
+    # the outcome differs between two ways the script runs: both paths are taken
+    assert {("server", "exec"), ("other", "exec")} <= set(uses(text, argvs=[["/e", "app.conf"], ["/e", "other"]]))
+
+
+def test_the_script_name_is_known_when_its_arguments_are_not():
+    r = analyze_shell('exec gosu app "$0" "$@"\n', argvs=[["/e.sh", DynamicWord('"$@"')]])
+    assert [c.argv for c in r.uses] == [("gosu", "app", "/e.sh", '"$@"')] and r.warnings == ()
 
 
 def test_case_on_a_variable_of_unknown_value_takes_every_branch():

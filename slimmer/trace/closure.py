@@ -61,6 +61,7 @@ class TraceContext:
     invocations: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # real path -> `args` of its Needs
     notes: dict[str, str] = field(default_factory=dict)  # real path -> what a tracer found it is ("static-pie ...")
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
+    _warned: set[Warning] = field(default_factory=set)
 
     def kind(self, entry: Entry) -> FileKind:
         """Content kind of a regular file, classified once per content."""
@@ -90,7 +91,11 @@ class TraceContext:
         return True
 
     def warn(self, path: str | None, message: str) -> None:
-        self.warnings.append(Warning(path, message))
+        """Say it once: a file traced again (a new role, other arguments) finds the same things."""
+        warning = Warning(path, message)
+        if warning not in self._warned:
+            self._warned.add(warning)
+            self.warnings.append(warning)
 
     def note(self, path: str, text: str) -> None:
         """Say what a kept file is, where its reason alone would not (a static binary needs nothing)."""

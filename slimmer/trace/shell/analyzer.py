@@ -38,7 +38,8 @@ def analyze_shell(
     if dialect is None:
         findings.warn(1, f"unknown shell {shell!r}; assuming bash builtins")
         dialect = ShellDialect.BASH
-    state = State(dict(env or {}), {}, _positionals(argvs))
+    names = {argv[0] for argv in argvs or () if argv and not is_dynamic(argv[0])}
+    state = State(dict(env or {}), {}, _positionals(argvs), names.pop() if len(names) == 1 else None)
     process = ShellProcess(dialect, state, findings, files or NoFiles(), functions)
     try:
         if isinstance(text, DynamicWord):  # code built at run time: its known parts

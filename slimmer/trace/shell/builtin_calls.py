@@ -181,7 +181,7 @@ class Builtins:
         if not new_positionals:
             return
         rest = tuple(a.as_value() for a in args[i:])
-        state.pos = tuple(dict.fromkeys((p[0] if p else None, *rest) if p is not None else (None, *rest)
+        state.pos = tuple(dict.fromkeys((p[0] if p else None, *rest) if p is not None else (state.name, *rest)
                                         for p in state.pos))
 
     def _shift(self, args: list[Field], kind: UseKind) -> None:

@@ -47,7 +47,7 @@ class FunctionTable:
         if arg_lists is None:
             positionals: tuple[Positionals, ...] = (None,)
         else:
-            zeros = {p[0] if p else None for p in state.pos if p is not None}
+            zeros = {p[0] if p else None for p in state.pos if p is not None} or {state.name}
             zero = zeros.pop() if len(zeros) == 1 else None
             positionals = tuple(dict.fromkeys((zero, *(f.as_value() for f in args)) for args in arg_lists))
         seen = self._calls.setdefault(name, set())

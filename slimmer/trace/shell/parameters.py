@@ -61,9 +61,10 @@ class ParameterExpander:
         if name.isdigit():
             k = int(name)
             vals: OSet = OSet()
-            for p in self.process.flow.state.pos:
+            state = self.process.flow.state
+            for p in state.pos:
                 if p is None:
-                    vals.add(None)
+                    vals.add(state.name if k == 0 else None)
                 elif k < len(p):
                     vals.add(p[k])
                 else:

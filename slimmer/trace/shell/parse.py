@@ -66,6 +66,8 @@ _FIXUPS: tuple[tuple[re.Pattern[bytes], bytes | Callable[[re.Match[bytes]], byte
     (re.compile(rb"(?<=[^\s$\\])\$\)"), rb" )"),
     # case patterns mixing bare and single-quoted text
     (_CASE_PATTERN_LINE, _case_pattern_quotes),
+    # `[ "$x" = - ]`: a lone `-` compared with, taken for a unary operator -> `'-'`
+    (re.compile(rb"(?<=[ \t])(!?=|==)([ \t]+)-(?=[ \t]+\]\]?)"), rb"\1\2'-'"),
     # `: <<=cut` (POD in a script): a delimiter that is not a plain word
     (re.compile(rb"(?<!<)<<(-?)[ \t]*([^\s'\"\\<>;&|()$`]*[^\sA-Za-z0-9_'\"\\<>;&|()$`][^\s'\"\\<>;&|()$`]*)"),
      rb"<<\1'\2'"),

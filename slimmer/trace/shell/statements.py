@@ -224,19 +224,33 @@ class Walker:
             self._if_clause(clauses[0], clauses[1:])
 
     def _truth(self, condition: list[Node]) -> bool | None:
-        """The outcome of a condition that is one string test (`[ A = B ]`, `[ A != B ]`,
-        `[ -z A ]`, `[ -n A ]`) on values all known, the same in every possible state; else None."""
-        if len(condition) != 1 or condition[0].type != "test_command" or condition[0].named_child_count != 1:
+        """The outcome of a condition made of string tests (`[ A = B ]`, `[ A != B ]`, `[ -z A ]`,
+        `[ -n A ]`, joined by && and ||) on values all known, the same in every possible state;
+        else None."""
+        if len(condition) != 1:
             return None
-        expression = condition[0].named_children[0]
-        test = next((self.source.text(c) for c in expression.children if c.type in _STRING_TESTS), None)
-        if test is None:
+        node = condition[0]
+        if node.type == "list" and node.named_child_count == 2:
+            operators = [c.type for c in node.children if c.type in ("&&", "||")]
+            left, right = (self._truth([c]) for c in node.named_children)
+            if operators == ["&&"]:
+                return False if False in (left, right) else True if left and right else None
+            if operators == ["||"]:
+                return True if True in (left, right) else False if left is False and right is False else None
+            return None
+        if node.type != "test_command" or node.named_child_count != 1:
+            return None
+        expression = node.named_children[0]
+        operator_node = expression.child_by_field_name("operator")
+        test = self.source.text(operator_node) if operator_node is not None else \
+            next((c.type for c in expression.children if c.type in _STRING_TESTS), None)
+        if test not in _STRING_TESTS:
             return None
         texts = [self._known_texts(c) for c in expression.named_children if c.type in _WORD_NODES]
         operands = [t for t in texts if t is not None]
         if len(operands) != len(texts) or len(operands) != (1 if test in ("-z", "-n") else 2):
             return None
-        if test in ("==", "=") and self.source.text(condition[0]).startswith("[[") and \
+        if test in ("==", "=") and self.source.text(node).startswith("[[") and \
                 any(has_glob(v) for v in operands[-1]):
             return None  # [[ A == PATTERN ]]: a pattern match
         outcomes = {_STRING_TESTS[test](*values) for values in itertools.product(*operands)}

@@ -87,16 +87,17 @@ class OSet(dict[Value, None]):
 class State:
     """Variables and positional parameters as sets of possible values."""
 
-    __slots__ = ("env", "pos", "vars")
+    __slots__ = ("env", "name", "pos", "vars")
 
     def __init__(self, env: dict[str, str], variables: dict[str, tuple[Value, ...]],
-                 pos: tuple[Positionals, ...]) -> None:
+                 pos: tuple[Positionals, ...], name: str | None = None) -> None:
         self.env = env
         self.vars = variables
         self.pos = pos  # every way the positional parameters may be
+        self.name = name  # $0 when an argument list is unknown: the script's path is still known
 
     def copy(self) -> State:
-        return State(self.env, dict(self.vars), self.pos)
+        return State(self.env, dict(self.vars), self.pos, self.name)
 
     def get(self, name: str) -> tuple[Value, ...]:
         """Possible values of a variable: assigned, else from env, else UNSET."""
