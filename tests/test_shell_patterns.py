@@ -275,3 +275,37 @@ cat /proc/cpuinfo /srv/app/motd > /srv/app/out/motd.txt
         assert path not in keep, path
     assert keep.reasons["/srv/app/data/input.log"].text == "read at line 4 of /app.sh"
     assert keep.reasons["/srv/app/incoming/a.csv"].text.startswith("in /srv/app/incoming, listed by ls")
+
+
+def test_hooks_bound_by_a_glob_run_in_every_way_a_shell_runs_a_file(tmp_path):
+    text = """#!/bin/bash
+for f in /hooks/*; do
+    case "$f" in
+        *.run) "$f" ;;
+        *.sh) sh "$f" first ;;
+        *.inc) . "$f" ;;
+        *.last) exec "$f" last ;;
+    esac
+done
+"""
+    files = [("entrypoint", script(text)),
+             ("hooks/a.run", script("#!/bin/bash\ncat \"$@\"\n")), ("hooks/b.sh", script("tr \"$1\"\n", mode=0o644)),
+             ("hooks/c.inc", script("helper() { wc; }\nhelper\n", mode=0o644)),
+             ("hooks/d.last", script("#!/bin/sh\nexec grep \"$1\"\n"))]
+    result = trace(tmp_path, files, ["/entrypoint"])
+    keep, ctx = result.keep, result.ctx
+    for path in ("/usr/bin/cat", "/usr/bin/tr", "/usr/bin/wc", "/usr/bin/grep", "/usr/bin/dash"):
+        assert path in keep, path
+    assert ctx.roles["/hooks/a.run"] == "shell:bash" and ctx.invocations["/hooks/a.run"] == [()]
+    assert ctx.roles["/hooks/b.sh"] == "shell:dash" and ctx.invocations["/hooks/b.sh"] == [("first",)]
+    assert ctx.roles["/hooks/c.inc"] == "shell:bash" and "/hooks/c.inc" not in ctx.invocations
+    assert ctx.invocations["/hooks/d.last"] == [("last",)]
+    assert keep.warnings == []
+
+
+def test_ls_without_operands_lists_the_working_directory(tmp_path):
+    files = [("app.sh", script("#!/bin/sh\nls -l\n")), ("srv/a", b"a"), ("srv/sub/b", b"b")]
+    result = trace_image(merged_rootfs(tmp_path, make_layer(BASE + files, parents=True)).rootfs,
+                         run_spec({"config": {"Entrypoint": ["/app.sh"], "WorkingDir": "/srv",
+                                              "Env": ["PATH=/usr/bin:/bin"]}}))
+    assert {"/srv/a", "/srv/sub"} <= set(result.keep.reasons) and "/srv/sub/b" not in result.keep

@@ -13,7 +13,7 @@ from slimmer.report import render_why
 from slimmer.trace.closure import TraceContext
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.roots import RootOptions, run_spec
-from slimmer.trace.session import trace_image
+from slimmer.trace.session import trace_image, trace_paths
 
 from imagefactory import File, Symlink, make_layer, merged_rootfs
 
@@ -194,3 +194,12 @@ def test_busybox_applets_through_symlinks_and_its_shell_dialect(tmp_path):
     # Called by its own name, busybox runs the applet given as its first argument.
     result = trace_image(fs, run_spec(image_config(Entrypoint=["busybox", "sh", "-c", "ls /app"], Env=["PATH=/bin"])))
     assert {"/bin/busybox", "/bin/ls"} <= set(result.keep.reasons)
+
+
+def test_from_traces_a_script_as_if_it_were_run(tmp_path):
+    """`slim trace --from FILE`: a script (executable or not) is traced as run, with unknown arguments."""
+    fs = merged_rootfs(tmp_path, make_layer(BASE + [("opt/job.sh", File(b"#!/bin/bash\nsed -n p \"$1\"\nexec \"$@\"\n"))],
+                                            parents=True)).rootfs
+    result = trace_paths(fs, ["/opt/job.sh"], run_spec(image_config(Cmd=["date"])))
+    assert {"/opt/job.sh", "/usr/bin/bash", "/usr/bin/sed"} <= set(result.keep.reasons)
+    assert [w.message for w in result.keep.warnings] == ['/opt/job.sh, line 3: command name built at run time: "$@"']

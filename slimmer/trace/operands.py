@@ -62,6 +62,8 @@ def operand_needs(fs: RootFS, argv: list[str], reason: str, cwd: str) -> list[Ne
     program = posixpath.basename(argv[0])
     reader = DIRECTORY_READERS.get(program)
     args = argv[1:]
+    if program in ("ls", "du") and all(a.startswith("-") for a in args):
+        args = [*args, "."]  # they read the working directory
     found: list[Need] = []
     for index, word in enumerate(args):
         if is_dynamic(word):

@@ -6,7 +6,7 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
-from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
+from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
@@ -41,7 +41,8 @@ def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     _, tracers = make_tracers(ctx)
-    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx)
+    roots = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
+    return TraceResult(close(roots, tracers, ctx), ctx)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:
