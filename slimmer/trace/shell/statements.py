@@ -184,12 +184,14 @@ class Walker:
         and zsh keep the last stage's assignments. A stage reads the output of the one before:
         known when that is the list of paths a find prints (`find DIR | sort | while read f`)."""
         stages = list(node.named_children)
-        lines = self.printed_paths(stages[:-1]) if len(stages) > 1 else None
+        paths = self.printed_paths(stages[:-1]) if len(stages) > 1 else None
         outer = self.shell.stdin
+        inputs = [outer] + [None] * (len(stages) - 1)  # a pipe: unknown, but for the paths of a find
+        if paths is not None:
+            inputs[-1] = Lines(tuple(paths))
 
         def stage(k: int) -> None:
-            self.shell.stdin = outer if k == 0 else Lines(tuple(lines)) if lines is not None and \
-                k == len(stages) - 1 else None
+            self.shell.stdin = inputs[k]
             try:
                 self.statement(stages[k])
             finally:
