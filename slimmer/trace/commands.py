@@ -25,6 +25,8 @@ from slimmer.trace.operands import operand_needs
 DOCKER_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # What a program does with its command line: (resolver, argv as run, reason, cwd) -> Needs.
+# A word built at run time (from a shell script) is a slimmer.trace.argv.DynamicWord: a str
+# whose value is its source text (`"$CMD"`).
 ArgvHandler = Callable[["CommandResolver", list[str], str, str], list[Need]]
 
 
@@ -130,3 +132,23 @@ class CommandResolver:
 def _strip_version(name: str) -> str:
     """Handlers register plain names: "python3.11" and "python3" find the one for "python"."""
     return name.rstrip("0123456789.") or name
+
+
+def split_options(args: list[str], options_with_value: frozenset[str] = frozenset(),
+                  prefixes: str = "-") -> tuple[list[str], list[str]]:
+    """A command's arguments as (options, operands), for handlers of simple command lines:
+    options come first and end at `--` or at the first operand; one in `options_with_value`
+    takes the next word with it. (Programs that run programs have a fuller grammar:
+    slimmer.trace.programs.grammar.)"""
+    options: list[str] = []
+    rest = list(args)
+    while rest:
+        word = rest[0]
+        if word == "--":
+            return options, rest[1:]
+        if word[:1] not in prefixes or len(word) < 2:
+            break
+        taken = 2 if word in options_with_value else 1
+        options += rest[:taken]
+        rest = rest[taken:]
+    return options, rest

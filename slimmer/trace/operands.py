@@ -17,8 +17,7 @@ from typing import Literal
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.argv import is_dynamic
 from slimmer.trace.closure import Need
-
-VIRTUAL_FILESYSTEMS = frozenset({"proc", "sys", "dev"})
+from slimmer.trace.namedfiles import VIRTUAL_FILESYSTEMS
 
 Listing = Literal["entries", "recursive"] | None
 
@@ -86,7 +85,7 @@ def operand_needs(fs: RootFS, argv: list[str], reason: str, cwd: str) -> list[Ne
 def existing_path(fs: RootFS, word: str, cwd: str) -> str | None:
     """The normalised path of an existing file or directory (not `/` itself, not a virtual one)."""
     path = posixpath.normpath(posixpath.join(cwd, word))
-    if path == "/" or path.split("/")[1] in VIRTUAL_FILESYSTEMS:
+    if path == "/" or (path + "/").startswith(VIRTUAL_FILESYSTEMS):
         return None
     try:
         entry = fs.lookup(path)

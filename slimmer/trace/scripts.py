@@ -30,9 +30,12 @@ class ScriptTracer:
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         found: list[Need] = []
         invocations = ctx.invocations.get(path, [])
-        # a file the kernel may run: one something runs, or an executable one kept otherwise
-        # (run by a program whose code does not say)
-        runnable = bool(invocations) or bool(entry.mode & 0o111)
+        role = ctx.roles.get(path)
+        dialect = role_dialect(role)
+        # A file the kernel may run: one something runs, or an executable one kept otherwise (run
+        # by a program whose code does not say), unless its interpreter reads it (a Perl module,
+        # a script run as `perl x.pl`): its `#!` line names no program then.
+        runnable = bool(invocations) or (bool(entry.mode & 0o111) and (role is None or dialect is not None))
         if runnable and ctx.kind(entry) is FileKind.SCRIPT:
             interpreter = shebang(ctx.fs, entry)
             if interpreter:
@@ -41,7 +44,6 @@ class ScriptTracer:
                 for args in invocations or [ANY_ARGUMENTS]:
                     found.extend(self.resolver.needs([*interpreter, path, *args], f"interpreter of {path}",
                                                      ctx.cwd, path))
-        dialect = role_dialect(ctx.roles.get(path))
         if dialect is not None:
             text = ctx.fs.read(entry).decode("utf-8", "surrogateescape")
             argvs = [(path, *args) for args in invocations] or None

@@ -9,7 +9,6 @@ read for the functions and variables they define, and paths the shell opens are 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,15 +17,12 @@ from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import Need
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.find import found_by
-from slimmer.trace.operands import VIRTUAL_FILESYSTEMS, existing_path
+from slimmer.trace.namedfiles import named_files
+from slimmer.trace.operands import existing_path
 from slimmer.trace.shell import CommandUse, ShellAnalysis, ShellDialect, UseKind, analyze_shell
 
 SHELL_ROLE_PREFIX = "shell:"
 SOURCE_DEPTH = 4  # how deep sourced files are read for the functions and variables they define
-
-# An absolute path written in the code: data files a script reads (`grep x /srv/list.csv`,
-# `DATA=/etc/app.conf`) are named this way far more often than built at run time.
-_ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
 
 
 def shell_role(dialect: ShellDialect) -> str:
@@ -80,7 +76,7 @@ class ShellCode:
         found: list[Need] = []
         for use in analysis.uses:
             found.extend(self._use_needs(use, f"{use.kind.value} at line {use.line} of {where}", requester))
-        return found + self._named_files(text, where)
+        return found + named_files(self.resolver.ctx.fs, text, where)
 
     def _analysis(self, text: str, argvs: Sequence[Sequence[str]] | None, env: Mapping[str, str],
                   functions: Sequence[str]) -> ShellAnalysis:
@@ -103,21 +99,6 @@ class ShellCode:
         # WRITE: the file if it is there, and the directory it goes in
         directory = existing_path(fs, posixpath.dirname(posixpath.join(self.cwd, use.name)), "/")
         return [Need(p, reason, optional=True) for p in (path, directory) if p]
-
-    def _named_files(self, text: str, where: str) -> list[Need]:
-        """Existing regular files whose absolute path appears literally in the code."""
-        found = []
-        fs = self.resolver.ctx.fs
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.lstrip().startswith("#"):
-                continue
-            for path in _ABSOLUTE_PATH.findall(line):
-                if path.split("/")[1] in VIRTUAL_FILESYSTEMS:
-                    continue
-                entry = fs.lookup(path)
-                if entry is not None and entry.type is EntryType.FILE:
-                    found.append(Need(path, f"path named at line {number} of {where}", optional=True))
-        return found
 
     def _sourced(self, use: CommandUse) -> list[str]:
         return self._source_candidates(use.name, None)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from slimmer.trace.closure import Need
-from slimmer.trace.commands import CommandResolver
+from slimmer.trace.commands import CommandResolver, split_options
 from slimmer.trace.find import find_paths, parse_find
 from slimmer.trace.programs.grammar import OptionGrammar, wrapped_command
 
@@ -114,8 +114,8 @@ def run_parts(resolver: CommandResolver, argv: list[str], reason: str, cwd: str)
 def which(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
     """`which NAME...`: each NAME is looked up in PATH."""
     found = []
-    for name in argv[1:]:
-        program = None if name.startswith("-") else resolver.find(name, cwd)
+    for name in split_options(argv[1:])[1]:
+        program = resolver.find(name, cwd)
         if program is not None:
             found.append(Need(program, f"looked up by which ({reason})", optional=True))
     return found
