@@ -31,6 +31,7 @@ EXACT = [
     ["d", "-type", "l"], ["d", "-name", "*.SH"], ["d", "-iname", "*.SH"], ["d", "-path", "d/sub/*"],
     ["d", "e", "-name", "*.sh", "-type", "f"], ["d", "-type", "f,l", "-name", "[0-9]*"],
     ["d", "-name", "*.sh", "-a", "-type", "f"], ["missing"], ["d/10-a.sh"], ["d", "-maxdepth", "0"],
+    ["d", "-name", "sub", "-prune"],
 ]
 SUPERSET = [
     ["d", "!", "-name", "*.sh"], ["d", "-name", "*.sh", "-o", "-name", "*.envsh"],

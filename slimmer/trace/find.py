@@ -25,7 +25,7 @@ _VALUES = dict.fromkeys("""
     -mmin -mtime -newer -perm -regex -iregex -regextype -samefile -size -uid -used -user -xtype
     -printf -fprint -fprint0 -fls""".split(), 1) | {"-fprintf": 2}
 _PRINTS = frozenset({"-print", "-print0", "-printf", "-ls", "-fprint", "-fprint0", "-fprintf", "-fls"})
-_OTHER_ACTIONS = frozenset({"-delete", "-quit", "-prune"})
+_OTHER_ACTIONS = frozenset({"-delete"})  # with the above and -exec: no implied -print (-prune, -quit keep it)
 _EXECS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _TYPES = {"f": EntryType.FILE, "d": EntryType.DIR, "l": EntryType.SYMLINK, "p": EntryType.FIFO,
           "c": EntryType.CHAR, "b": EntryType.BLOCK}
@@ -44,7 +44,7 @@ class FindCommand:
     types: list[set[EntryType]] = field(default_factory=list)  # -type f,d
     exact: bool = True  # the expression is a plain "and" of the tests above
     prints: bool = False  # an action that prints the matches (or none at all: -print is implied)
-    acts: bool = False  # another action (-delete, -quit, -prune, ...) is given
+    acts: bool = False  # -delete is given (it does away with the implied -print, as -exec does)
     commands: list[list[str]] = field(default_factory=list)  # -exec ... ; / + command lines, {} kept
 
 
