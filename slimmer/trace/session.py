@@ -41,8 +41,8 @@ def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     _, tracers = make_tracers(ctx)
-    roots = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
-    return TraceResult(close(roots, tracers, ctx), ctx)
+    given = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
+    return TraceResult(close(given, tracers, ctx), ctx)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:
