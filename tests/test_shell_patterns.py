@@ -123,7 +123,8 @@ def test_nginx_style_hooks_found_with_find_are_traced_with_the_tools_they_call(t
                  "/etc/nginx/templates/default.conf.template", "/etc/nginx/conf.d", "/etc/nginx/conf.d/default.conf"):
         assert path in keep, path
     assert "/usr/bin/unused" not in keep and "/usr/share/doc/nginx/README" not in keep
-    assert keep.reasons[hooks + "30-checksum.sh"].text == "found by find (run at line 9 of /docker-entrypoint.sh)"
+    assert keep.reasons[hooks + "30-checksum.sh"].text == "run at line 21 of /docker-entrypoint.sh"
+    assert keep.reasons[hooks + "10-tune.envsh"].text == "source at line 16 of /docker-entrypoint.sh"
     assert result.ctx.invocations[hooks + "30-checksum.sh"] == [()]  # run, without arguments
     # hooks are scripts like any other: their own #! line, their own analysis
     assert keep.reasons["/usr/bin/bash"].via == hooks + "30-checksum.sh"

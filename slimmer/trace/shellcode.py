@@ -76,6 +76,8 @@ class ShellCode:
         found: list[Need] = []
         for use in analysis.uses:
             found.extend(self._use_needs(use, f"{use.kind.value} at line {use.line} of {where}", requester))
+        # a file run or sourced says so in its reason, rather than that a find listed it first
+        found.sort(key=lambda need: need.args is None and need.role is None)
         return found + named_files(self.resolver.ctx.fs, text, where)
 
     def _analysis(self, text: str, argvs: Sequence[Sequence[str]] | None, env: Mapping[str, str],
