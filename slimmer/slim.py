@@ -17,9 +17,10 @@ from slimmer.analysis import OpenedImage, open_analysis
 from slimmer.errors import SlimError, UsageError
 from slimmer.image import daemon
 from slimmer.image.atomic import atomic_file
+from slimmer.image.digest import Digest
 from slimmer.image.model import OutputImage
-from slimmer.image.reference import DAEMON, DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, ImageRef, parse_reference, parse_tag
-from slimmer.image.sinks import write_image
+from slimmer.image.reference import ImageRef, Transport, explicit_tag, parse_reference, parse_tag
+from slimmer.image.transports import parse_destination, write_image
 from slimmer.pack.config import slim_config
 from slimmer.pack.layer import write_layer
 from slimmer.pack.verify import Comparison, compare
@@ -50,7 +51,7 @@ class SlimResult:
     size_before: int
     size_after: int
     kept_files: int
-    config_digest: str
+    config_digest: Digest
     seconds: float
     trace: TraceResult
     comparisons: list[Comparison] = field(default_factory=list)
@@ -62,27 +63,23 @@ class SlimResult:
 
 def default_output(source: ImageRef) -> str:
     """Beside the source, in the same transport, with `.slim` in the name."""
-    if source.transport == DAEMON:
-        name, tag = _split_tag(source.path)
-        return f"{DAEMON}:{name}.slim:{tag}"
-    if source.transport in (DOCKER_ARCHIVE, OCI_ARCHIVE):
+    if source.transport is Transport.DAEMON:
+        named = explicit_tag(source.path)
+        if named is None:
+            raise UsageError(f"{source.path} has no tag to derive the output name from: "
+                             "give --tag NAME:TAG or --output")
+        return f"{Transport.DAEMON}:{named[0]}.slim:{named[1]}"
+    if source.transport in (Transport.DOCKER_ARCHIVE, Transport.OCI_ARCHIVE):
         stem, ext = posixpath.splitext(source.path)
         return f"{source.transport}:{stem}.slim{ext or '.tar'}"
-    return f"{OCI}:{source.path.rstrip('/')}.slim"
-
-
-def _split_tag(name: str) -> tuple[str, str]:
-    if "@" in name or ":" not in name.rsplit("/", 1)[-1]:
-        raise UsageError(f"{name} has no tag to derive the output name from: give --tag NAME:TAG or --output")
-    repo, tag = name.rsplit(":", 1)
-    return repo, tag
+    return f"{Transport.OCI}:{source.path.rstrip('/')}.slim"
 
 
 def output_reference(source: ImageRef, options: SlimOptions) -> str:
     if options.output and options.tag:
         raise UsageError("give either --output or --tag, not both")
     if options.tag:
-        return f"{DAEMON}:{parse_tag(options.tag)}"
+        return f"{Transport.DAEMON}:{parse_tag(options.tag)}"
     return options.output or default_output(source)
 
 
@@ -90,14 +87,15 @@ def slim(source_text: str, options: SlimOptions, progress: Progress = QUIET) -> 
     started = time.monotonic()
     source = parse_reference(source_text)
     output = output_reference(source, options)
-    daemon_tag = output[len(DAEMON) + 1:] if output.startswith(DAEMON + ":") else None
+    destination = parse_destination(output)
+    daemon_tag = destination.path if destination.transport is Transport.DAEMON else None
     with open_analysis(source_text, progress) as opened:
         spec = run_spec(opened.image.config, options.entrypoint, options.cmd)
         traced = trace_image(opened.fs, spec, options.roots, options.exclude)
         packed = write_layer(opened.fs, traced.keep.reasons, opened.workdir / "slim-layer.tar")
         slim_image = OutputImage(slim_config(opened.image.config, opened.image.config_digest, packed.diff_id),
                                  [packed.blob], [daemon_tag] if daemon_tag else [])
-        written = write_image(slim_image, output, opened.workdir, progress, protect={source_text, str(source)})
+        written = write_image(slim_image, destination, opened.workdir, progress, protect={source_text, str(source)})
         result = SlimResult(output=output, written=written, size_before=opened.merged.size, size_after=packed.size,
                             kept_files=len(traced.keep), config_digest=slim_image.config_digest,
                             seconds=0.0, trace=traced)
@@ -129,7 +127,7 @@ def _verify(opened: OpenedImage, source: ImageRef, daemon_tag: str | None, optio
     client = daemon.connect()
     temporary: list[str] = []
     try:
-        original = source.path if source.transport == DAEMON else _load_temporary(
+        original = source.path if source.transport is Transport.DAEMON else _load_temporary(
             OutputImage(opened.image.config_bytes, opened.layer_tars), "original", opened, progress, temporary)
         slim_name = daemon_tag or _load_temporary(slim_image, "slim", opened, progress, temporary)
         commands: list[list[str] | None] = [None] + [shlex.split(c) for c in options.verify_cmds]
@@ -147,8 +145,9 @@ def _verify(opened: OpenedImage, source: ImageRef, daemon_tag: str | None, optio
 
 def _load_temporary(image: OutputImage, what: str, opened: OpenedImage, progress: Progress,
                     temporary: list[str]) -> str:
-    tag = f"slimmer-verify-{what}:{image.config_digest[7:19]}"
-    write_image(OutputImage(image.config_bytes, image.layers, [tag]), f"{DAEMON}:{tag}", opened.workdir, progress)
+    tag = f"slimmer-verify-{what}:{image.config_digest.hex[:12]}"
+    write_image(OutputImage(image.config_bytes, image.layers, [tag]), f"{Transport.DAEMON}:{tag}", opened.workdir,
+                progress)
     temporary.append(tag)
     return tag
 

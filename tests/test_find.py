@@ -8,7 +8,6 @@ paths; any other must give a superset (what the tracer keeps is never less than 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -16,9 +15,9 @@ import pytest
 from slimmer.trace.argv import DynamicWord
 from slimmer.trace.find import found_by, parse_find
 
+import requires
 from imagefactory import layer_from_dir, merged_rootfs
 
-FIND = shutil.which("find")
 TREE = {
     "d/10-a.sh": "#!/bin/sh\n", "d/20-b.envsh": "X=1\n", "d/README": "text\n", "d/.hidden.sh": "#!/bin/sh\n",
     "d/sub/30-c.sh": "#!/bin/sh\n", "d/sub/deeper/40-d.conf": "x\n", "e/50-e.sh": "#!/bin/sh\n",
@@ -42,8 +41,6 @@ SUPERSET = [
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    if FIND is None:
-        pytest.fail("GNU find is needed as the oracle", pytrace=False)
     root = tmp_path_factory.mktemp("tree")
     for path, text in TREE.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +52,7 @@ def tree(tmp_path_factory):
 
 
 def gnu_find(root, args: list[str]) -> set[str]:
-    out = subprocess.run([FIND, *args], cwd=root, capture_output=True, text=True).stdout
+    out = subprocess.run([requires.program("find"), *args], cwd=root, capture_output=True, text=True).stdout
     return set(out.splitlines())
 
 
