@@ -22,7 +22,8 @@ The analyser: process.py (one shell process: dispatches a command line to a func
 builtin or a program) with its parts flow.py (the state of the path walked), functions.py
 (the function table), builtin_calls.py (what builtins do); statements.py (the walker of one
 text and its control flow) with commands.py (simple commands, assignments, redirections),
-expansion.py and parameters.py (words). interfaces.py is what the parts ask of the process.
+expansion.py and parameters.py (words), conditions.py (string tests, case patterns).
+interfaces.py is what the parts ask of the process.
 """
 
 from slimmer.trace.shell.analyzer import analyze_shell

@@ -1,16 +1,14 @@
 """Walking one text: which statements may run, and what the state is where paths join.
 
-A Walker reads one parsed text (the script, or a string it runs as code) with three parts:
+A Walker reads one parsed text (the script, or a string it runs as code) with its parts:
 itself for the statements and their control flow, a CommandWalker for simple commands and
-redirections, a WordExpander for words. A loop body is walked once, as a branch that may not
-run at all; a `case` branch sees only the values of its variable that its patterns match.
+redirections, a WordExpander for words, Conditions for what tests and case patterns tell. A
+loop body is walked once, as a branch that may not run at all; a `case` branch sees only the
+values of its variable that its patterns match; an `if` whose test is known takes one way.
 """
 
 from __future__ import annotations
 
-import itertools
-import operator
-import re
 from collections.abc import Callable
 from functools import partial
 
@@ -18,22 +16,14 @@ from tree_sitter import Node
 
 from .builtin_calls import FILE_COMPARISONS, FILE_TESTS
 from .commands import CommandWalker
+from .conditions import PATTERN_NODES, WORD_NODES, Conditions, may_match
 from .expansion import WordExpander
-from .fields import Alt, join_text
 from .interfaces import Lines, Shell
 from .parse import function_definitions, parse
-from .quoting import has_glob
 from .source import Source
 from .values import MAX_LIST_VALUES, UNSET, OSet, Value
 
-_PATTERN_NODES = frozenset({"extglob_pattern", "word", "string", "raw_string", "concatenation"})
 _FALLTHROUGH = frozenset({";&", ";;&"})
-_WORD_NODES = frozenset({"word", "string", "raw_string", "concatenation", "simple_expansion", "expansion"})
-# What `[ ]` compares, by operator: `A = B`, `A != B`, `-z A`, `-n A`.
-_STRING_TESTS: dict[str, Callable[..., bool]] = {
-    "=": operator.eq, "==": operator.eq, "!=": operator.ne,
-    "-z": lambda v: v == "", "-n": lambda v: v != "",
-}
 
 
 class Walker:
@@ -48,6 +38,7 @@ class Walker:
         self.in_error = False  # inside what tree-sitter could not parse
         self.words = WordExpander(source, shell, self)
         self.commands = CommandWalker(shell, source, self.words, self)
+        self.conditions = Conditions(source, self.words)
         self._handlers: dict[str, Callable[[Node], None]] = {
             "program": self.sequence,
             "compound_statement": self.sequence,
@@ -171,7 +162,7 @@ class Walker:
         parts.reverse()
         self.statement(parts[0])
         operators = [c.type for c in node.children if c.type in ("&&", "||")]
-        truth = self._truth([parts[0]]) if len(parts) == 2 and operators else None
+        truth = self.conditions.truth([parts[0]]) if len(parts) == 2 and operators else None
         if truth is not None:
             if truth == (operators[0] == "&&"):
                 self.statement(parts[1])
@@ -212,7 +203,7 @@ class Walker:
         cond, body = _condition_and_body(clause)
         for c in cond:
             self.statement(c)
-        truth = self._truth(cond)
+        truth = self.conditions.truth(cond)
         paths = [] if truth is False else [partial(self.statements, body)]
         paths += [] if truth is True else [partial(self._otherwise, rest)]
         self.shell.flow.branches(paths, False)
@@ -224,45 +215,6 @@ class Walker:
             self.sequence(clauses[0])
         else:
             self._if_clause(clauses[0], clauses[1:])
-
-    def _truth(self, condition: list[Node]) -> bool | None:
-        """The outcome of a condition made of string tests (`[ A = B ]`, `[ A != B ]`, `[ -z A ]`,
-        `[ -n A ]`, joined by && and ||) on values all known, the same in every possible state;
-        else None."""
-        if len(condition) != 1:
-            return None
-        node = condition[0]
-        if node.type == "list" and node.named_child_count == 2:
-            operators = [c.type for c in node.children if c.type in ("&&", "||")]
-            left, right = (self._truth([c]) for c in node.named_children)
-            if operators == ["&&"]:
-                return False if False in (left, right) else True if left and right else None
-            if operators == ["||"]:
-                return True if True in (left, right) else False if left is False and right is False else None
-            return None
-        if node.type != "test_command" or node.named_child_count != 1:
-            return None
-        expression = node.named_children[0]
-        operator_node = expression.child_by_field_name("operator")
-        test = self.source.text(operator_node) if operator_node is not None else \
-            next((c.type for c in expression.children if c.type in _STRING_TESTS), None)
-        if test not in _STRING_TESTS:
-            return None
-        texts = [self._known_texts(c) for c in expression.named_children if c.type in _WORD_NODES]
-        operands = [t for t in texts if t is not None]
-        if len(operands) != len(texts) or len(operands) != (1 if test in ("-z", "-n") else 2):
-            return None
-        if test in ("==", "=") and self.source.text(node).startswith("[[") and \
-                any(has_glob(v) for v in operands[-1]):
-            return None  # [[ A == PATTERN ]]: a pattern match
-        outcomes = {_STRING_TESTS[test](*values) for values in itertools.product(*operands)}
-        return outcomes.pop() if len(outcomes) == 1 else None
-
-    def _known_texts(self, node: Node) -> set[str] | None:
-        """Every text a word may expand to (no splitting), or None if one is known only at run time."""
-        texts = [join_text(alt) for alt in self.words.expand(node, True)]
-        known = {t for t in texts if t is not None}
-        return known if len(known) == len(set(texts)) else None
 
     def _case(self, node: Node) -> None:
         """case WORD in PATTERNS) BODY;; ... esac: when WORD is a variable or a positional
@@ -280,12 +232,12 @@ class Walker:
         bodies: list[Callable[[], object]] = []
         for item in items:
             statements = [c for i, c in enumerate(item.children)
-                          if c.is_named and item.field_name_for_child(i) != "value" and c.type not in _PATTERN_NODES]
-            patterns = self._case_patterns(item) if subject is not None else None
+                          if c.is_named and item.field_name_for_child(i) != "value" and c.type not in PATTERN_NODES]
+            patterns = self.conditions.case_patterns(item) if subject is not None else None
             if subject is None or patterns is None:
                 bodies.append(partial(self.statements, statements))
                 continue
-            matching = {k for k in remaining if _matches(values[k], patterns)}
+            matching = {k for k in remaining if may_match(values[k], patterns)}
             remaining = [k for k in remaining if k not in matching or not isinstance(values[k], str)]
             if matching:
                 bodies.append(partial(self._case_body, subject, sorted(matching), statements))
@@ -325,25 +277,6 @@ class Walker:
         else:
             state.pos = tuple(state.pos[k] for k in taken)
         self.statements(statements)
-
-    def _case_patterns(self, item: Node) -> list[re.Pattern[str]] | None:
-        """The patterns of a case item as regular expressions, or None when one is not known."""
-        patterns: list[re.Pattern[str]] = []
-        for i, c in enumerate(item.children):
-            if not c.is_named or not (item.field_name_for_child(i) == "value" or c.type in _PATTERN_NODES):
-                continue
-            raw = self.source.text(c)
-            if c.type == "extglob_pattern":
-                if "(" in raw:
-                    return None  # bash's extended patterns: not modelled
-                patterns.append(re.compile(_glob_regex(raw), re.S))
-                continue
-            for alt in self.words.expand(c, False):
-                regex = _segments_regex(alt)
-                if regex is None:
-                    return None
-                patterns.append(re.compile(regex, re.S))
-        return patterns
 
     def _for(self, node: Node) -> None:
         """for NAME in WORDS; do ...: NAME takes each word (globs expanded to the files they match)."""
@@ -406,10 +339,10 @@ class Walker:
                 continue
             op = self.source.text(operator)
             if n.type == "unary_expression" and op in FILE_TESTS:
-                operands = [c for c in n.named_children if c != operator and c.type in _WORD_NODES]
+                operands = [c for c in n.named_children if c != operator and c.type in WORD_NODES]
             elif n.type == "binary_expression" and op in FILE_COMPARISONS:
                 operands = [c for c in (n.child_by_field_name("left"), n.child_by_field_name("right"))
-                            if c is not None and c.type in _WORD_NODES]
+                            if c is not None and c.type in WORD_NODES]
             else:
                 continue
             for operand in operands:
@@ -441,47 +374,3 @@ def _reads_a_line(loop: Node, source: Source) -> bool:
         return False
     name = condition.child_by_field_name("name")
     return name is not None and source.text(name) == "read"
-
-
-def _matches(value: Value, patterns: list[re.Pattern[str]]) -> bool:
-    """Whether a case pattern may match a possible value (an unknown one may match anything)."""
-    return not isinstance(value, str) or any(p.fullmatch(value) for p in patterns)
-
-
-def _glob_regex(pattern: str) -> str:
-    """A shell pattern (unquoted, backslashes quoting) as a regular expression."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if c == "*":
-            out.append(".*")
-        elif c == "?":
-            out.append(".")
-        elif c == "[" and (end := pattern.find("]", i + 2)) > 0:
-            body = pattern[i + 1:end]
-            body = "^" + body[1:] if body[:1] in ("!", "^") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
-def _segments_regex(alt: Alt) -> str | None:
-    """An expanded pattern word as a regular expression: unquoted glob characters match, quoted
-    text is literal; None when a part is known only at run time."""
-    out: list[str] = []
-    for seg in alt:
-        if seg is None:
-            out.append(" ")
-        elif seg.text is None:
-            return None
-        else:
-            out.append(_glob_regex(seg.text) if seg.glob else re.escape(seg.text))
-    return "".join(out)
