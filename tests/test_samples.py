@@ -49,6 +49,18 @@ EXPECTED_OUTPUT = {
         'json: {"items": [1, 2, 3], "ok": true}',
         "ca bundle: /usr/local/lib/python3.11/dist-packages/certifi/cacert.pem",
     ],
+    "perl-app": [
+        "NAME                       QTY     PRICE",
+        "STRASSE SIGN                 3     12.50 1",
+        "BOLT M6                    250      0.08 1",
+        "CAFÉ TABLE                   2     80.00 0",
+        "ÖLKANNE                      0      7.25 1",
+        "ΩMEGA WATCH                  1    199.99 1",
+        "total 417.49, longest name 11, floor 417, out of stock: ölkanne",
+        "report of 2024-01-01 12:00 for items.json",
+        "checksum f42c82f7da7362cf1479aab9b29bcd08",
+        "numeric: yes",
+    ],
     "sh-app": [
         "== header ==",
         "report: inventory version 1",
@@ -75,7 +87,10 @@ LIB = "/usr/lib/x86_64-linux-gnu"
 
 
 def test_every_recipe_has_expected_output():
-    assert sorted(EXPECTED_OUTPUT) == build_samples.sample_names()
+    # servers are checked by their service run instead (tests/test_server_samples.py)
+    commands = sorted(set(build_samples.sample_names()) - set(build_samples.server_names()))
+    assert sorted(EXPECTED_OUTPUT) == commands
+    assert {"nginx", "postgres", "redis"} <= set(build_samples.server_names())
 
 
 @pytest.mark.slow
@@ -247,3 +262,23 @@ def test_parse_trace_and_resolve_offline():
 def test_shebang_interpreter():
     assert strace_truth.shebang_interpreter(b"#!/bin/bash -e\necho") == "/bin/bash"
     assert strace_truth.shebang_interpreter(b"\x7fELF") is None
+
+
+def test_directories_a_server_needs_offline():
+    # mkdir under an existing directory needs that directory; a file's own parents are implied.
+    trace = """\
+9     chdir("/work") = 0
+9     mkdir("/work/data/cache/body", 0700) = 0
+9     openat(AT_FDCWD</work>, "/usr/lib", O_RDONLY|O_DIRECTORY) = 3</usr/lib>
+9     unlinkat(AT_FDCWD</work>, "data/old.pid", 0) = 0
+9     newfstatat(AT_FDCWD</work>, "/usr/lib/rel.conf", {st_mode=S_IFREG|0644, ...}, 0) = 0
+9     mkdir("/nope/x", 0700) = -1 ENOENT (No such file or directory)
+9     mkdir("/proc/x", 0700) = 0
+"""
+    accesses = strace_truth.parse_trace(trace)
+    assert strace_truth.dirs_needed(_fake_fs(), accesses) == {
+        "/work": {"chdir"},
+        "/work/data": {"parent"},
+        "/usr/lib": {"dir"},
+    }
+    assert strace_truth.files_touched(_fake_fs(), accesses) == {"/usr/lib/rel.conf": {"stat"}}

@@ -25,7 +25,7 @@ from slimmer.progress import QUIET, Progress
 CHUNK = 2 << 20
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
     text = str(e) or type(e).__name__
     explanation = getattr(e, "explanation", None)
     if explanation:
@@ -35,7 +35,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def _connection_error(e: BaseException) -> SlimError:
-    return SlimError(f"cannot reach the Docker daemon: {_one_line(e)}")
+    return SlimError(f"cannot reach the Docker daemon: {one_line(e)}")
 
 
 def connect() -> Any:
@@ -62,7 +62,7 @@ def _get_image(client: Any, name: str) -> Any:
     except docker.errors.APIError as e:
         if e.status_code == 404:
             raise SlimError(f"image not found in the Docker daemon: {name}") from None
-        raise SlimError(f"the Docker daemon refused to look up {name}: {_one_line(e)}") from None
+        raise SlimError(f"the Docker daemon refused to look up {name}: {one_line(e)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise _connection_error(e) from None
 
@@ -102,7 +102,7 @@ def save(name: str, dest: Path, progress: Progress = QUIET, client: Any = None) 
                 out.write(chunk)
                 bar.update(len(chunk))
     except docker.errors.APIError as e:
-        raise SlimError(f"the Docker daemon could not save {name}: {_one_line(e)}") from None
+        raise SlimError(f"the Docker daemon could not save {name}: {one_line(e)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise _connection_error(e) from None
     except OSError as e:
@@ -129,12 +129,12 @@ def load(archive: Path, progress: Progress = QUIET, client: Any = None) -> list[
         for message in client.api.load_image(body()):
             if "errorDetail" in message or "error" in message:
                 detail = message.get("errorDetail", {}).get("message") or message.get("error")
-                raise SlimError(f"the Docker daemon could not load the image: {_one_line(Exception(detail))}")
+                raise SlimError(f"the Docker daemon could not load the image: {one_line(Exception(detail))}")
             m = re.search(r"^Loaded image(?: ID)?: (.+)$", message.get("stream", "").strip())
             if m:
                 loaded.append(m.group(1))
     except docker.errors.APIError as e:
-        raise SlimError(f"the Docker daemon could not load the image: {_one_line(e)}") from None
+        raise SlimError(f"the Docker daemon could not load the image: {one_line(e)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise _connection_error(e) from None
     return loaded

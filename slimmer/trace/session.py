@@ -10,6 +10,7 @@ from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tr
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer
@@ -24,8 +25,10 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
-    resolver = CommandResolver(ctx, handlers={**PROGRAMS})
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer()]
+    resolver = CommandResolver(ctx)
+    perl = PerlTracer(resolver)
+    resolver.handlers = {**PROGRAMS, **perl.handlers()}
+    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
