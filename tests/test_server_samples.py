@@ -33,11 +33,11 @@ GAPS = {
              "in) and what it includes (mime.types, modules-enabled/*.conf -> load_module ngx_stream_module.so), "
              "/var/www/app: rundata; /var/lib/dpkg/status, triggers/, updates/ that the hook's dpkg-query reads: "
              "rundata (dpkg knowledge)",
-    "postgres": "psql/pg_isready are postgresql-common's Perl pg_wrapper, which execs "
-                "/usr/lib/postgresql/15/bin/{psql,pg_isready} and reads /etc/postgresql-common/user_clusters: probe; "
-                "postgres' share dir (postgres.bki, *.sql, timezonesets, tsearch_data), $libdir modules named in SQL "
-                "(plpgsql, pgcrypto, unaccent, dict_snowball), zoneinfo by SQL name, locales (`locale -a`, "
-                "locale.alias): rundata",
+    "postgres": "pg_wrapper (Perl) runs /usr/lib/postgresql/15/bin/{psql,pg_isready} by a path it builds from the "
+                "installed versions, and reads /etc/postgresql-common/user_clusters: perl tracer (probe) or a program "
+                "table; postgres' share dir (postgres.bki, *.sql, timezonesets, tsearch_data), $libdir modules "
+                "named in SQL (plpgsql, pgcrypto, unaccent, dict_snowball), zoneinfo by SQL name, locales "
+                "(C.utf8, locale.alias, `locale -a`): rundata",
 }
 
 
