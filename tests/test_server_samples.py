@@ -30,17 +30,9 @@ MAX_OVER_TRUTH = 1.15  # slim bytes / bytes the service run touches
 # What each slim image still misses (strace truth minus kept), by the tracer that should find it.
 TAG = "slimmer-test/{name}:slim-" + str(os.getpid())  # runs in other checkouts share the daemon
 GAPS = {
-    "nginx": "hook scripts of /docker-entrypoint.d run/sourced through `find | sort | while read f` and the tools they "
-             "call (dpkg-query + /var/lib/dpkg/status, md5sum, cut, sed, touch, awk, envsubst, mkdir, dirname, "
-             "basename), /etc/nginx/templates and its template: structure-commands (the template is configuration: "
-             "once kept, the /var/www/app it names follows)",
     "postgres": "pg_wrapper (Perl) runs /usr/lib/postgresql/15/bin/{psql,pg_isready} (and libreadline) by a path it "
-                "builds from the installed versions, and reads /etc/postgresql-common/user_clusters and "
-                "/etc/postgresql: perl tracer (probe) or a program table; the VOLUME directory "
-                "/var/lib/postgresql/data: roots; /var/run named by `chmod`, the `case` pattern around \"$f\" and "
-                "`${1:0:1}`: structure-commands",
-    "redis": "the hook of /docker-entrypoint.d run through `find | sort | while read f` and what it runs (sed, "
-             "basename, chmod; libacl for chmod): structure-commands",
+                "builds from the installed versions, and reads /etc/postgresql-common/user_clusters: perl tracer "
+                "(probe) or a program table",
 }
 
 

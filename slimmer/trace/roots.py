@@ -1,9 +1,10 @@
 """Where tracing starts: the image config (how the container is run) and the user's options.
 
 Each root is a Need with its reason: the program of ENTRYPOINT + CMD and what its arguments
-name, HEALTHCHECK commands, the user's passwd/group entries and home, the working directory,
-/tmp, and what `--include*` asks for. (The time zone, locale and terminal the Env names are
-data chosen by name: slimmer/trace/named/ keeps them for the programs that load them.)
+name (as the command resolver reads any command line), HEALTHCHECK commands, the user's
+passwd/group entries and home, the working directory, /tmp, and what `--include*` asks for.
+(The time zone, locale and terminal the Env names are data chosen by name:
+slimmer/trace/named/ keeps them for the programs that load them.)
 """
 
 from __future__ import annotations
@@ -80,10 +81,8 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
     if not spec.argv:
         raise SlimError("the image has no ENTRYPOINT or CMD: say what it runs with --entrypoint or --cmd")
     found = resolver.needs(spec.argv, "ENTRYPOINT/CMD", spec.cwd)
-    found += _argument_files(fs, spec.argv, "ENTRYPOINT/CMD", spec.cwd)
     if spec.healthcheck:
         found += resolver.needs(spec.healthcheck, "HEALTHCHECK", spec.cwd)
-        found += _argument_files(fs, spec.healthcheck, "HEALTHCHECK", spec.cwd)
     for name in options.include_exe:
         program = resolver.find(name, spec.cwd)
         if program is None:
@@ -95,24 +94,6 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
     found += [Need(spec.cwd, "WorkingDir", optional=True),
               Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True),
               Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True)]
-    return found
-
-
-def _argument_files(fs: RootFS, argv: list[str], where: str, cwd: str) -> list[Need]:
-    """Files named by the arguments of the command line (`app /etc/app.conf`, `--config=conf.yml`):
-    the program reads them. Regular files only: a directory argument keeps just the directory."""
-    found = []
-    for number, word in enumerate(argv[1:], 1):
-        for candidate in (word, word.partition("=")[2]):
-            if not candidate or candidate.startswith("-"):
-                continue
-            try:
-                entry = fs.lookup(candidate, cwd=cwd)
-            except SlimError:
-                continue  # a symlink loop: the program cannot read it either
-            if entry is not None and (entry.is_file or (entry.is_dir and candidate.strip("/"))):
-                found.append(Need(posixpath.normpath(posixpath.join(cwd, candidate)),
-                                  f"argument {number} of {where}", optional=True))
     return found
 
 

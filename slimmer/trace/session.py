@@ -6,16 +6,17 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
-from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
-from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
+from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tracer, close
+from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.dpkg import DpkgDatabase, PackageTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named import NamedDataTracer
 from slimmer.trace.paths import CommandLinesTracer, CompiledPathsTracer, ConfigTracer, Readers
 from slimmer.trace.perl.tracer import PerlTracer
+from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.roots import RootOptions, RunSpec, roots
-from slimmer.trace.scripts import ScriptTracer, shell_handlers
+from slimmer.trace.scripts import ScriptTracer
 
 
 @dataclass
@@ -32,7 +33,7 @@ def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None) -> tup
     packages = packages if packages is not None else DpkgDatabase(ctx.fs)
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
-    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers()}
+    resolver.handlers = {**PROGRAMS, **perl.handlers()}
     elf = ElfTracer(cwd=ctx.cwd)
     readers = Readers(packages)
     return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl,
@@ -55,7 +56,8 @@ def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     packages = DpkgDatabase(fs)
     _, tracers = make_tracers(ctx, packages)
-    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx, packages)
+    given = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
+    return TraceResult(close(given, tracers, ctx), ctx, packages)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:

@@ -24,7 +24,7 @@ from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named.model import Catalog, DataSet, ImageView
 from slimmer.trace.named.table import NAMED_DATA
 from slimmer.trace.named.words import script_words
-from slimmer.trace.scripts import ROLE_PREFIX
+from slimmer.trace.shellcode import role_dialect
 
 TRIVIAL_VALUES = frozenset({"", "C", "POSIX"})
 _CONFIG_COMMENT = re.compile(r"(?:^|(?<=\s))[#;].*$", re.MULTILINE)
@@ -65,7 +65,7 @@ class NamedDataTracer:
         kind = ctx.kind(entry)
         if kind is FileKind.ELF:
             self._object(path, entry, ctx)
-        if ctx.roles.get(path, "").startswith(ROLE_PREFIX):
+        if role_dialect(ctx.roles.get(path)) is not None:
             self._script(path, entry, ctx)
         if kind is FileKind.TEXT:
             self._config(path, entry, ctx)

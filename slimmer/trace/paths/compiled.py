@@ -44,19 +44,23 @@ VIRTUAL = ("/proc/", "/sys/", "/dev/")
 
 @dataclass(frozen=True)
 class DataDirectory:
-    """A compiled-in directory a program reads whole (patterns on real paths; `*` stays within one
-    path component)."""
+    """A compiled-in directory a program reads (patterns on real paths; `*` stays within one
+    path component): what it holds, but for `leave`, or only `only` when given."""
 
     program: str
     directory: str
-    leave: tuple[str, ...]  # names in it that are not data (documentation)
     why: str
+    leave: tuple[str, ...] = ()  # names in it that are not data (documentation)
+    only: tuple[str, ...] = ()
 
 
 DATA_DIRECTORIES: tuple[DataDirectory, ...] = (
-    DataDirectory("/usr/lib/postgresql/*/bin/*", "/usr/share/postgresql/*", ("man",),
+    DataDirectory("/usr/lib/postgresql/*/bin/*", "/usr/share/postgresql/*",
                   "PostgreSQL's share directory: bootstrap catalog, SQL scripts, time zone sets, text search "
-                  "data, extensions"),
+                  "data, extensions", leave=("man",)),
+    DataDirectory("/usr/bin/dpkg*", "/var/lib/dpkg",
+                  "dpkg's database: the packages' status (info/ is read only to list or search their files)",
+                  only=("status", "arch", "diversions", "statoverride", "triggers", "updates")),
 )
 
 
@@ -111,7 +115,8 @@ class CompiledPathsTracer:
                 return [Need(named, f"{data.why} (compiled into {program})", optional=True, rule="compiled-in")] + [
                     Need(posixpath.join(named, name), f"{data.why} (compiled into {program})", recursive=True,
                          optional=True, rule="compiled-in")
-                    for name in ctx.fs.listdir(resolved.path) if name not in data.leave]
+                    for name in ctx.fs.listdir(resolved.path)
+                    if name not in data.leave and (not data.only or name in data.only)]
         return [Need(named, f"directory compiled into {program}", optional=True, rule="compiled-in")]
 
 
