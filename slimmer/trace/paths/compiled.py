@@ -45,13 +45,16 @@ VIRTUAL = ("/proc/", "/sys/", "/dev/")
 @dataclass(frozen=True)
 class DataDirectory:
     """A compiled-in directory a program reads (patterns on real paths; `*` stays within one
-    path component): what it holds, but for `leave`, or only `only` when given."""
+    path component): what it holds, but for `leave`, or only `only` when given. `follow`: its
+    text files name what the program loads (SQL naming `$libdir` modules), unlike a database
+    (dpkg's status names every conffile of the system)."""
 
     program: str
     directory: str
     why: str
     leave: tuple[str, ...] = ()  # names in it that are not data (documentation)
     only: tuple[str, ...] = ()
+    follow: bool = True
 
 
 DATA_DIRECTORIES: tuple[DataDirectory, ...] = (
@@ -60,7 +63,7 @@ DATA_DIRECTORIES: tuple[DataDirectory, ...] = (
                   "data, extensions", leave=("man",)),
     DataDirectory("/usr/bin/dpkg*", "/var/lib/dpkg",
                   "dpkg's database: the packages' status (info/ is read only to list or search their files)",
-                  only=("status", "arch", "diversions", "statoverride", "triggers", "updates")),
+                  only=("status", "arch", "diversions", "statoverride", "triggers", "updates"), follow=False),
 )
 
 
@@ -111,7 +114,8 @@ class CompiledPathsTracer:
             return [Need(named, f"path compiled into {program}", optional=True, rule="compiled-in")]
         for data in self.table:
             if PurePosixPath(program).match(data.program) and PurePosixPath(resolved.path).match(data.directory):
-                self.readers.data_directories.add(resolved.path)
+                if data.follow:
+                    self.readers.data_directories.add(resolved.path)
                 return [Need(named, f"{data.why} (compiled into {program})", optional=True, rule="compiled-in")] + [
                     Need(posixpath.join(named, name), f"{data.why} (compiled into {program})", recursive=True,
                          optional=True, rule="compiled-in")

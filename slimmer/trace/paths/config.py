@@ -82,13 +82,17 @@ class ConfigTracer:
         package = self.readers.packages.owner(path)
         return package is not None and path in package.conffiles
 
-    def _found(self, config: str, candidate: str, absolute: bool, ctx: TraceContext) -> list[Need]:
+    def _found(self, config: str, candidate: str, absolute: bool, ctx: TraceContext,
+               pattern: bool = True) -> list[Need]:
+        """What `candidate` names; `pattern`: it may be a glob (a glob's match is a name, whatever
+        characters it holds)."""
         candidate = posixpath.normpath(candidate)
         if candidate.startswith(("/proc/", "/sys/", "/dev/")) or candidate == "/":
             return []
-        if _GLOB.search(candidate):
+        if pattern and _GLOB.search(candidate):
             directory = posixpath.dirname(candidate)
-            needs = [need for match in ctx.fs.glob(candidate) for need in self._found(config, match, absolute, ctx)]
+            needs = [need for match in ctx.fs.glob(candidate)
+                     for need in self._found(config, match, absolute, ctx, pattern=False)]
             if not _GLOB.search(directory) and ctx.fs.lookup(directory) is not None:
                 needs.append(Need(directory, f"directory read by a glob named in {config}", optional=True,
                                   rule="config"))

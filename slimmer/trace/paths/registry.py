@@ -29,7 +29,7 @@ class Readers:
     packages: DpkgDatabase
     named_by: dict[str, set[str]] = field(default_factory=dict)  # real path -> objects naming it
     directories: dict[str, list[str]] = field(default_factory=dict)  # object -> its compiled-in directories
-    data_directories: set[str] = field(default_factory=set)  # kept with their content for a program
+    data_directories: set[str] = field(default_factory=set)  # kept whole for a program, their text followed
 
     def add(self, reader: str, real: str, is_dir: bool) -> None:
         self.named_by.setdefault(real, set()).add(reader)
