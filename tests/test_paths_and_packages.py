@@ -50,6 +50,7 @@ FOOD_CONF = b"""# food's configuration; /etc/secret is only in this comment
 user food;
 include mime.types;
 include /etc/food/conf.d/*.conf;
+include /etc/food/extra/*;
 root /srv/food/www;
 pid /run/food/food.pid;
 load_module modules/mod_x.so;
@@ -67,6 +68,7 @@ def food(tmp_path_factory):
         ("usr/share/doc/foo-daemon/copyright", b"(c)"), ("usr/share/doc/libfoo1/copyright", b"(c)"),
         ("etc/food/food.conf", FOOD_CONF), ("etc/food/mime.types", b"types { text/html html; }\n"),
         ("etc/food/conf.d/a.conf", b"data /var/food/a.db\n"), ("etc/food/conf.d/b.txt", b"data /var/food/b.db\n"),
+        ("etc/food/extra/[odd", b"x"),
         ("etc/init.d/food", File(b"#!/bin/sh\n", mode=0o755)), ("etc/secret", b"s3cret"),
         ("srv/food/www/index.html", b"<p>hi</p>"),
         ("usr/share/food/modules/mod_x.so", b"x"), ("usr/share/food/modules/mod_y.so", b"y"),
@@ -100,6 +102,7 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
     result = trace_image(food, run_spec({"config": {"Entrypoint": ["/usr/sbin/food"]}}))
     keep = result.keep
     for path in ("/etc/food/food.conf", "/etc/food/mime.types", "/etc/food/conf.d/a.conf", "/var/food/a.db",
+                 "/etc/food/extra/[odd",  # a glob's match, whatever characters its name holds
                  "/srv/food/www/index.html", "/usr/share/food/modules/mod_x.so", "/var/lib/food", "/run"):
         assert path in keep, path
     for path in ("/etc/secret", "/usr/share/food/modules/mod_y.so", "/etc/food/conf.d/b.txt", "/var/food/b.db",
