@@ -10,6 +10,7 @@ from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.node.tracer import NodeTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -23,8 +24,10 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer()]
+    elf = ElfTracer(cwd=ctx.cwd)
+    node = NodeTracer(ctx, elf)
+    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers(), **node.handlers()})
+    return resolver, [elf, ScriptTracer(resolver), DataRulesTracer(), node]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
