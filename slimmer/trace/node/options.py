@@ -42,7 +42,6 @@ class NodeCommand:
     files: list[str] = field(default_factory=list)  # read by the runtime: --env-file, --openssl-config
     directories: list[str] = field(default_factory=list)  # --icu-data-dir
     run_script: str | None = None  # --run NAME: a package.json script
-    reads_stdin: bool = False  # `node -` or `node` with no program at all
 
 
 def parse_node_options(words: list[str], command: NodeCommand | None = None, operands: bool = True) -> NodeCommand:
@@ -64,11 +63,8 @@ def parse_node_options(words: list[str], command: NodeCommand | None = None, ope
             if name == "-p" and value == "e":  # `-pe CODE` is `-p CODE`
                 value = rest.pop(0) if rest else ""
         _option(command, name, value)
-    if operands:
-        if rest and rest[0] != "-":
-            command.script, command.script_args = rest[0], rest[1:]
-        elif not command.inline_code and command.run_script is None:
-            command.reads_stdin = True
+    if operands and rest and rest[0] != "-":  # `-` (or nothing): the program comes from standard input
+        command.script, command.script_args = rest[0], rest[1:]
     return command
 
 

@@ -48,7 +48,7 @@ class PackageScripts:
     def npm(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
         options, operands = split_options(argv[1:], _NPM_OPTIONS_WITH_VALUE)
         prefix = _option_value(options, ("--prefix", "-C"))
-        directory = posixpath.normpath(posixpath.join(cwd, prefix)) if prefix else self._project(cwd)
+        directory = posixpath.normpath(posixpath.join(cwd, prefix)) if prefix else self.project(cwd)
         if not operands:
             return []
         command, rest = operands[0], operands[1:]
@@ -75,13 +75,13 @@ class PackageScripts:
         _, operands = split_options(argv[1:], frozenset({"-p", "--package", "-c", "--call"}))
         if not operands:
             return []
-        directory = self._project(cwd)
+        directory = self.project(cwd)
         return _with_bin_path(resolver, directory).needs(operands, f"run by npx ({reason})", cwd)
 
     def _runner(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str, tool: str) -> list[Need]:
         """`yarn [run] NAME ARGS` / `pnpm [run] NAME ARGS`: a script, else a program of node_modules/.bin."""
         _, operands = split_options(argv[1:], frozenset({"--cwd", "-C", "--dir"}))
-        directory = self._project(cwd)
+        directory = self.project(cwd)
         if operands[:1] == ["run"]:
             operands = operands[1:]
         if not operands or operands[0] in _YARN_BUILTINS:
@@ -122,7 +122,7 @@ class PackageScripts:
                 found += scripts.needs(words, why, directory, package.path)
         return found
 
-    def _project(self, cwd: str) -> str:
+    def project(self, cwd: str) -> str:
         """npm's local prefix: the nearest directory up from `cwd` with a package.json or node_modules."""
         directory = cwd
         while True:

@@ -97,10 +97,8 @@ class NodeTracer:
         found += [Need(posixpath.join(cwd, path), f"read by node ({reason})", recursive=True, optional=True)
                   for path in command.directories]
         if command.run_script is not None:
-            found += self.scripts.run(resolver, self.scripts._project(cwd), command.run_script, [], "node",
+            found += self.scripts.run(resolver, self.scripts.project(cwd), command.run_script, [], "node",
                                       reason, hooks=False)
-        elif command.reads_stdin:
-            self.ctx.warn(None, f"node reads its program from standard input ({reason}): nothing to trace")
         return found
 
     def _runtime_needs(self, process: NodeProcess) -> list[Need]:
@@ -280,7 +278,7 @@ class NodeTracer:
                         requester: str | None) -> list[Need]:
         """A specifier built at run time: the files its known text allows, else the whole package."""
         prefix = dependency.value.prefix
-        if prefix.startswith(("./", "../", "/")) and "/" in prefix.lstrip("./"):
+        if prefix.startswith(("./", "../", "/")):
             found = self._matching(dependency, path, reasons.pattern_reason(dependency, path), code=True)
             if found:
                 for need in found:
