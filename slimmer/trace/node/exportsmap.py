@@ -137,8 +137,8 @@ def _string_target(package_dir: str, target: str, match: str | None, imports: bo
     """"./x" is a file of the package; in `imports`, a bare name is another package."""
     expanded = target if match is None else target.replace("*", match)
     if not target.startswith("./"):
-        if imports and not target.startswith(("../", "/")) and (":" not in target or target.startswith("node:")):
-            return Target(package_specifier=expanded)  # `node:` targets are built-ins: nothing to keep
+        if imports and not target.startswith(("../", "/")) and ":" not in target:
+            return Target(package_specifier=expanded)  # a URL (`node:fs` too) is no valid target
         raise PackageMapError(f"invalid target {target!r} in {package_dir}/package.json")
     path = posixpath.normpath(posixpath.join(package_dir, expanded))
     if path != package_dir and not path.startswith(package_dir.rstrip("/") + "/"):

@@ -39,10 +39,15 @@ def package_files(fs: RootFS, packages: PackageJsons, root: str) -> list[Entry]:
             continue
         if parts[-1] in _NOT_RUNTIME_DIRECTORY and entry.type is EntryType.SYMLINK:
             continue
-        if _NOT_RUNTIME_FILE.search(parts[-1]):
+        if not is_runtime_file(parts[-1]):
             continue
         kept.append(entry)
     return kept
+
+
+def is_runtime_file(name: str) -> bool:
+    """Whether a file of this name may be loaded by a program (not a README, a map, a declaration)."""
+    return not _NOT_RUNTIME_FILE.search(name)
 
 
 def _browser_replacements(packages: PackageJsons, root: str) -> set[str]:

@@ -43,7 +43,7 @@ class Resolution:
 
     files: list[str] = field(default_factory=list)  # as opened (several only under possible conditions)
     package_jsons: list[str] = field(default_factory=list)  # package.json files read on the way
-    builtin: bool = False
+    builtin: bool = False  # served by the runtime (a built-in module, a `data:` URL): no file
     error: str | None = None
 
 
@@ -95,6 +95,7 @@ class ModuleResolver:
                     found.files = self._import(specifier, parent_dir, read)
             except NotFound as e:
                 found.error = str(e)
+            found.builtin = found.builtin or (found.error is None and not found.files)
             found.package_jsons = list(dict.fromkeys(read))
             self._cache[key] = found
         return found

@@ -23,7 +23,7 @@ from slimmer.trace.node.addons import addon_files, elf_machine, is_addon_loader
 from slimmer.trace.node.dependencies import Dependency, DependencyKind, extract
 from slimmer.trace.node.evaluate import StaticString
 from slimmer.trace.node.options import NodeCommand, parse_node_options, parse_node_options_env
-from slimmer.trace.node.packagefiles import CODE_SUFFIXES, package_files, package_root
+from slimmer.trace.node.packagefiles import CODE_SUFFIXES, is_runtime_file, package_files, package_root
 from slimmer.trace.node.packagejson import PackageJsons
 from slimmer.trace.node.resolve import ModuleResolver, Resolution
 from slimmer.trace.node.runtime import BuildConfig, NodeRuntime, read_build_config
@@ -296,8 +296,8 @@ class NodeTracer:
         for entry in package_files(self.ctx.fs, self.packages, root):
             if entry.type is EntryType.FILE and entry.path.endswith(CODE_SUFFIXES):
                 found.append(self._code(process, entry.path, reason))
-            else:
-                found.append(Need(entry.path, reason))
+            elif not entry.path.endswith(".node") or process.machine in (None, elf_machine(self.ctx.fs, entry)):
+                found.append(Need(entry.path, reason))  # data, and addons the runtime's machine can load
         return found
 
     def _matching(self, dependency: Dependency, path: str, reason: str, code: bool) -> list[Need]:
@@ -319,7 +319,7 @@ class NodeTracer:
                 continue
             stems = [entry.path] + [entry.path[:-len(s)] for s in (".js", ".json", ".node") if code and
                                     entry.path.endswith(s)]
-            if any(pattern.match(stem) for stem in stems):
+            if any(pattern.match(stem) for stem in stems) and is_runtime_file(posixpath.basename(entry.path)):
                 is_code = code and entry.path.endswith(CODE_SUFFIXES)
                 found.append(Need(entry.path, reason, role=ROLE if is_code else None))
         return found
