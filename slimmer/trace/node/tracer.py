@@ -272,6 +272,8 @@ class NodeTracer:
                     or self.ctx.fs.lookup(posixpath.join(target, "node_modules")) is not None:
                 return []  # a base directory to build paths from (the package, the app), not data
             return [Need(target, reason, recursive=True, optional=True)]
+        if target.endswith(CODE_SUFFIXES):
+            return [self._code(process, target, reason)]  # a module run some way (a worker, a child): traced
         return [Need(target, reason, optional=True)]
 
     def _dynamic_module(self, process: NodeProcess, dependency: Dependency, path: str,
