@@ -133,7 +133,7 @@ def test_reasons_and_warnings_say_how_node_reached_each_file(slimmed):
     _, official = slimmed["node-official"]
     assert any(w["message"].startswith("npm is the program that runs (ENTRYPOINT/CMD)") for w in official["warnings"])
     by_path = {f["path"]: f for f in official["files"]}
-    assert by_path["/app/src/lib/format.js"]["reason"] == "imported by /app/src/server.js:5"  # "#lib/*" of /app
+    assert by_path["/app/src/lib/format.js"]["reason"] == "imported by /app/src/server.js:6"  # "#lib/*" of /app
     _, cli = slimmed["node-cli"]
     by_path = {f["path"]: f for f in cli["files"]}
     assert by_path["/opt/invtool/lib/worker.js"]["reason"].startswith(

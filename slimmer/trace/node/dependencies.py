@@ -16,14 +16,16 @@ unknown is kept as holes for the tracer to report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from tree_sitter import Node
 
-from slimmer.trace.node.bindings import Bindings, Member, collect_bindings, unwrap
+from slimmer.trace.node.bindings import Bindings, Member, collect_bindings, is_call_of, unwrap
 from slimmer.trace.node.evaluate import UNKNOWN, Evaluator, StaticString
-from slimmer.trace.node.parse import captures, line, parse, query, text
+from slimmer.trace.node.parse import line, parse, text
+from slimmer.trace.node.tokens import TokenIndex
 
 
 class DependencyKind(str, Enum):
@@ -49,13 +51,6 @@ class Dependency:
     exec_path: bool = False  # SPAWN of process.execPath: the node binary running this module
 
 
-_PATTERNS = query("""
-(import_statement source: (string) @source)
-(export_statement source: (string) @source)
-(call_expression function: (_) @function arguments: (arguments) @arguments) @call
-(new_expression constructor: (_) @constructor arguments: (arguments) @arguments) @new
-""")
-
 _SPAWNERS: dict[Member, DependencyKind] = {
     **{("child_process", f): DependencyKind.SPAWN for f in ("spawn", "spawnSync", "execFile", "execFileSync")},
     **{("child_process", f): DependencyKind.SHELL for f in ("exec", "execSync")},
@@ -74,71 +69,191 @@ _FUNCTION_BOUNDARIES = frozenset({"function_declaration", "function_expression",
                                   "class_body", "program"})
 
 
+# Functions whose calls the analysis looks at, by module: a module can only use them if it names the module.
+_CALLED = {
+    "child_process": frozenset(m for (module, m) in _SPAWNERS if module == "child_process" and m),
+    "cross-spawn": frozenset({"spawn", "sync"}), "execa": frozenset({"execa", "execaSync", "sync"}),
+    "fs": _FS_READERS, "path": frozenset({"join", "resolve"}), "worker_threads": frozenset({"Worker"}),
+}
+_MODULE_NAMES = re.compile(
+    rb"""['"`](?:node:)?(child_process|cross-spawn|execa|fs|path|worker_threads)(?:/[a-z]+)?['"`]""")
+# A module without any of these words loads nothing and names no file: it is not parsed.
+_ANY_DEPENDENCY = re.compile(rb"require|import|export|__dirname|__filename")
+_ANCHORS = ("__dirname", "__filename")
+_META_ANCHORS = frozenset({"url", "dirname", "filename"})  # import.meta.X
+
+
 def extract(source: bytes, path: str, cwd: str) -> list[Dependency]:
     """The dependencies of the module at `path` (its real path), run from the directory `cwd`."""
-    root = parse(source).root_node
-    bindings = collect_bindings(root)
-    return _Extractor(bindings, Evaluator(path, bindings, cwd)).run(root)
+    if not _ANY_DEPENDENCY.search(source):
+        return []
+    index = TokenIndex(source, parse(source).root_node)
+    bindings = collect_bindings(index)
+    called = {word for module in {m.decode() for m in _MODULE_NAMES.findall(source)} for word in _CALLED[module]}
+    return _Extractor(index, bindings, Evaluator(path, bindings, cwd)).run(called)
 
 
 class _Extractor:
-    def __init__(self, bindings: Bindings, evaluator: Evaluator) -> None:
+    def __init__(self, index: TokenIndex, bindings: Bindings, evaluator: Evaluator) -> None:
+        self.index = index
         self.bindings = bindings
         self.evaluator = evaluator
         self.found: list[Dependency] = []
+        self._seen: set[tuple[int, DependencyKind]] = set()  # (start byte, kind): each call counted once
 
-    def run(self, root: Node) -> list[Dependency]:
-        for _, match in captures(_PATTERNS, root):
-            if "source" in match:
-                self._add(DependencyKind.IMPORT, match["source"][0], match["source"][0])
-            elif "function" in match:
-                self._call(match["call"][0], match["function"][0], match["arguments"][0].named_children)
-            else:
-                self._new(match["new"][0], match["constructor"][0], match["arguments"][0].named_children)
+    def run(self, called: set[str]) -> list[Dependency]:
+        """`called`: the function names of the followed modules this module names."""
+        index = self.index
+        for keyword in index.nodes("import"):
+            self._import_keyword(keyword)
+        for keyword in index.nodes("export"):
+            statement = keyword.parent
+            source = statement.child_by_field_name("source") if statement is not None else None
+            if statement is not None and statement.type == "export_statement" and source is not None:
+                self._add(DependencyKind.IMPORT, source, source)
+        for name in sorted(self.bindings.require_names):
+            for node in index.nodes(name):
+                self._require(node)
+        for fragment in index.nodes("require", strings=True):
+            self._eval_require(fragment)
+        for word in _ANCHORS:
+            for node in index.nodes(word):
+                if node.type == "identifier":
+                    self._anchor(node)
+        for word in sorted(called - {"Worker"} | self.bindings.followed_names()):
+            for node in index.nodes(word):
+                self._call_site(node)
+        workers = {n for n, ms in self.bindings.modules.items() if ("worker_threads", "Worker") in ms}
+        for word in sorted(workers | (called & {"Worker"})):
+            for node in index.nodes(word):
+                self._worker(node)
+        self.found.sort(key=lambda d: (d.line, d.kind is DependencyKind.FILE))  # a load says more than a path
         return self.found
 
     def _add(self, kind: DependencyKind, at: Node, value_node: Node | None) -> None:
-        value = self.evaluator.value(value_node) if value_node is not None else UNKNOWN
-        self.found.append(Dependency(kind, line(at), value, optional=_in_try(at)))
+        key = (at.start_byte, kind)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        values = self.evaluator.values(value_node) if value_node is not None else [UNKNOWN]
+        optional = _in_try(at)
+        self.found.extend(Dependency(kind, line(at), value, optional=optional) for value in values)
 
-    def _call(self, call: Node, function: Node, args: list[Node]) -> None:
+    def _import_keyword(self, keyword: Node) -> None:
+        """`import x from 'm'`, `import('m')`, `import.meta.resolve('m')`, `import.meta.url`."""
+        parent = keyword.parent
+        if parent is None:
+            return
+        if parent.type == "import_statement":
+            source = parent.child_by_field_name("source")
+            if source is not None:
+                self._add(DependencyKind.IMPORT, source, source)
+        elif keyword.type == "import" and parent.type == "call_expression":
+            args = _arguments(parent)
+            self._add(DependencyKind.DYNAMIC_IMPORT, keyword, args[0] if args else None)
+        elif parent.type == "meta_property" and parent.parent is not None and parent.parent.type == "member_expression":
+            member = parent.parent
+            prop = member.child_by_field_name("property")
+            name = text(prop) if prop is not None else ""
+            call = is_call_of(member)
+            if name == "resolve" and call is not None:
+                args = _arguments(call)
+                self._add(DependencyKind.IMPORT_RESOLVE, member, args[0] if args else None)
+            elif name in _META_ANCHORS:
+                self._anchor(member)
+
+    def _require(self, node: Node) -> None:
+        call = is_call_of(node)
+        if call is not None:
+            args = _arguments(call)
+            self._add(DependencyKind.REQUIRE, node, args[0] if args else None)
+            return
+        parent = node.parent
+        if parent is not None and parent.type == "member_expression" and parent.child_by_field_name("object") == node:
+            prop = parent.child_by_field_name("property")
+            call = is_call_of(parent)
+            if prop is not None and text(prop) == "resolve" and call is not None:
+                args = _arguments(call)
+                self._add(DependencyKind.REQUIRE_RESOLVE, parent, args[0] if args else None)
+
+    def _eval_require(self, fragment: Node) -> None:
+        """`eval('require')('x')`: a require hidden from bundlers."""
+        string = fragment.parent
+        arguments = string.parent if string is not None else None
+        inner = arguments.parent if arguments is not None else None
+        if inner is None or inner.type != "call_expression" or text(inner).replace('"', "'") != "eval('require')":
+            return
+        outer = is_call_of(inner)
+        if outer is not None:
+            args = _arguments(outer)
+            self._add(DependencyKind.REQUIRE, inner, args[0] if args else None)
+
+    def _anchor(self, node: Node) -> None:
+        """A path built from where the module is (`__dirname + '/x'`, `path.join(__dirname, 'x')`,
+        `new URL('./x', import.meta.url)`): the whole expression names a file."""
+        expression = self._outermost_path(node)
+        if expression is not node:
+            self._add(DependencyKind.FILE, expression, expression)
+
+    def _outermost_path(self, node: Node) -> Node:
+        current = node
+        while current.parent is not None:
+            parent = current.parent
+            if parent.type in ("parenthesized_expression", "template_substitution") or \
+                    (parent.type == "binary_expression" and _operator(parent) == "+"):
+                current = parent if parent.type != "template_substitution" else parent.parent or parent
+            elif parent.type == "arguments" and parent.parent is not None and self._builds_path(parent.parent):
+                current = parent.parent
+            else:
+                break
+        return current
+
+    def _builds_path(self, call: Node) -> bool:
+        """path.join/resolve, url.fileURLToPath, new URL(...): the result is a path made of the arguments."""
+        if call.type == "new_expression":
+            constructor = call.child_by_field_name("constructor")
+            return constructor is not None and text(constructor) == "URL"
+        function = call.child_by_field_name("function")
+        return call.type == "call_expression" and function is not None and \
+            bool(self.bindings.callee(function) & (_PATH_BUILDERS | {("url", "fileURLToPath")}))
+
+    def _call_site(self, node: Node) -> None:
+        """`spawn(...)`, `cp.spawn(...)`, `fs.readFileSync(...)`, `path.join(...)` and aliases."""
+        callee = node
+        parent = node.parent
+        if parent is not None and parent.type == "member_expression":
+            callee = parent  # `cp.spawn`: reached from `spawn` or from `cp`
+        call = is_call_of(callee)
+        if call is None:
+            return
+        args = _arguments(call)
         first = args[0] if args else None
-        callee = unwrap(function)
-        if callee.type == "import":
-            self._add(DependencyKind.DYNAMIC_IMPORT, callee, first)
-            return
-        if (callee.type == "identifier" and text(callee) in self.bindings.require_names) or _is_eval_require(callee):
-            self._add(DependencyKind.REQUIRE, callee, first)
-            return
-        if callee.type == "member_expression":
-            whole = text(callee)
-            obj = callee.child_by_field_name("object")
-            if whole == "import.meta.resolve":
-                self._add(DependencyKind.IMPORT_RESOLVE, callee, first)
-                return
-            if whole.endswith(".resolve") and obj is not None and obj.type == "identifier" \
-                    and text(obj) in self.bindings.require_names:
-                self._add(DependencyKind.REQUIRE_RESOLVE, callee, first)
-                return
-        for member in self.bindings.callee(function):
+        for member in self.bindings.callee(callee):
             if member in _SPAWNERS:
-                self._spawn(_SPAWNERS[member], callee, args)
+                self._spawn(_SPAWNERS[member], call, args)
             elif member[0] == "fs" and member[1] in _FS_READERS and first is not None:
-                self._add(DependencyKind.FILE, callee, first)
-            elif member in _PATH_BUILDERS and not self._inside_path_builder(call):
-                self._add(DependencyKind.FILE, callee, call)
+                self._add(DependencyKind.FILE, call, first)
+            elif member in _PATH_BUILDERS and self._outermost_path(call) is call:
+                self._add(DependencyKind.FILE, call, call)
 
-    def _new(self, new: Node, constructor: Node, args: list[Node]) -> None:
-        if not args:
+    def _worker(self, node: Node) -> None:
+        constructor = node
+        parent = node.parent
+        if parent is not None and parent.type == "member_expression" and parent.child_by_field_name("property") == node:
+            constructor = parent
+        new = constructor.parent
+        if new is None or new.type != "new_expression" or new.child_by_field_name("constructor") != constructor:
             return
         if ("worker_threads", "Worker") in self.bindings.callee(constructor):
-            self._add(DependencyKind.WORKER, constructor, args[0])
-        elif text(constructor) == "URL" and len(args) == 2 and not self._inside_path_builder(new):
-            self._add(DependencyKind.FILE, constructor, new)
+            args = _arguments(new)
+            if args:
+                self._add(DependencyKind.WORKER, constructor, args[0])
 
-    def _spawn(self, kind: DependencyKind, at: Node, args: list[Node]) -> None:
-        if not args:
+    def _spawn(self, kind: DependencyKind, call: Node, args: list[Node]) -> None:
+        """The program and its argument list (`{shell: true}`: one command line for /bin/sh)."""
+        if not args or (call.start_byte, kind) in self._seen:
             return
+        self._seen.add((call.start_byte, kind))
         program = args[0]
         argv: tuple[StaticString, ...] | None = None
         shell = False
@@ -149,30 +264,24 @@ class _Extractor:
             elif arg.type == "object":
                 shell = shell or _sets_true(arg, "shell")
         if kind is DependencyKind.SPAWN and shell:
-            line_value = self.evaluator.value(program)
+            command_line = self.evaluator.value(program)
             for word in argv or ():
-                line_value = line_value + StaticString.of(" ") + word
-            self.found.append(Dependency(DependencyKind.SHELL, line(at), line_value, optional=_in_try(at)))
+                command_line = command_line + StaticString.of(" ") + word
+            self.found.append(Dependency(DependencyKind.SHELL, line(call), command_line, optional=_in_try(call)))
             return
         if argv is None and kind is not DependencyKind.SHELL and len(args) > 1 and args[1].type != "object":
             argv = (UNKNOWN,)  # the arguments are a variable: a hole stands for them
-        self.found.append(Dependency(kind, line(at), self.evaluator.value(program), argv or (), _in_try(at),
+        self.found.append(Dependency(kind, line(call), self.evaluator.value(program), argv or (), _in_try(call),
                                      exec_path=text(unwrap(program)) == "process.execPath"))
 
-    def _inside_path_builder(self, call: Node) -> bool:
-        """`path.join(path.join(__dirname, 'a'), 'b')`: only the outer path is a file."""
-        outer = call.parent
-        outer_call = outer.parent if outer is not None and outer.type == "arguments" else None
-        if outer_call is None or outer_call.type not in ("call_expression", "new_expression"):
-            return False
-        function = outer_call.child_by_field_name("function") or outer_call.child_by_field_name("constructor")
-        return function is not None and (bool(self.bindings.callee(function) & _PATH_BUILDERS)
-                                         or text(function) == "URL")
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return arguments.named_children if arguments is not None else []
 
 
-def _is_eval_require(callee: Node) -> bool:
-    """`eval('require')('x')`: a require hidden from bundlers."""
-    return callee.type == "call_expression" and text(callee).replace('"', "'") == "eval('require')"
+def _operator(node: Node) -> str | None:
+    operator = node.child_by_field_name("operator")
+    return text(operator) if operator is not None else None
 
 
 def _sets_true(obj: Node, key: str) -> bool:

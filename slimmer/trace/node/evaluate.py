@@ -102,14 +102,15 @@ class Evaluator:
             return self._new(node)
         return UNKNOWN
 
-    def file_path(self, node: Node) -> str | None:
-        """A path the expression names for sure: absolute, or a `file:` URL, fully known."""
-        literal = self.value(node).literal
-        if literal is None:
-            return None
-        if literal.startswith("file:"):
-            return posixpath.normpath(unquote(urlsplit(literal).path))
-        return literal if literal.startswith("/") else None
+    def values(self, node: Node) -> list[StaticString]:
+        """The values `node` may have: one, or one per element when it is the variable of a
+        `for (const x of [...])` loop (`for (const p of candidates) try { return require(p) } ...`)."""
+        inner = unwrap(node)
+        if inner.type == "identifier":
+            elements = self.bindings.iterated(text(inner))
+            if elements:
+                return [self.value(element) for element in elements]
+        return [self.value(node)]
 
     # -- the forms understood --
 
@@ -118,7 +119,9 @@ class Evaluator:
             return StaticString.of(posixpath.dirname(self.path))
         if name == "__filename":
             return StaticString.of(self.path)
-        bound = self.bindings.constants.get(name)
+        if ("path", "sep") in self.bindings.modules.get(name, ()):
+            return StaticString.of("/")
+        bound = self.bindings.constant(name)
         if bound is None or name in self._evaluating:
             return UNKNOWN
         self._evaluating.add(name)

@@ -4,7 +4,8 @@
 value take the next word unless written `--name=value`. The ones that matter here load code
 (`-r`/`--require`, `--import`, `--loader`), run code given inline (`-e`, `-p`), change resolution
 (`-C`/`--conditions`, `--preserve-symlinks`) or name files the runtime reads (`--env-file`,
-`--icu-data-dir`, `--openssl-config`, `--run` names a package.json script).
+`--icu-data-dir`, `--openssl-config`, `--run` names a package.json script, `--enable-source-maps`
+makes it read source maps).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class NodeCommand:
     files: list[str] = field(default_factory=list)  # read by the runtime: --env-file, --openssl-config
     directories: list[str] = field(default_factory=list)  # --icu-data-dir
     run_script: str | None = None  # --run NAME: a package.json script
+    source_maps: bool = False  # --enable-source-maps
 
 
 def parse_node_options(words: list[str], command: NodeCommand | None = None, operands: bool = True) -> NodeCommand:
@@ -92,3 +94,5 @@ def _option(command: NodeCommand, name: str, value: str) -> None:
         command.directories.append(value)
     elif name == "--run":
         command.run_script = value
+    elif name == "--enable-source-maps":
+        command.source_maps = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import tree_sitter_javascript
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Parser, Tree
 
 LANGUAGE = Language(tree_sitter_javascript.language())
 _SHEBANG = re.compile(rb"\A#![^\n]*")
@@ -22,14 +22,6 @@ def parse(source: bytes) -> Tree:
     """The syntax tree of a module; a `#!` line (allowed by Node) is blanked first."""
     source = _SHEBANG.sub(lambda m: b" " * len(m.group(0)), source, count=1)
     return Parser(LANGUAGE).parse(source)
-
-
-def query(text: str) -> Query:
-    return Query(LANGUAGE, text)
-
-
-def captures(compiled: Query, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
-    return QueryCursor(compiled).matches(node)
 
 
 def text(node: Node) -> str:

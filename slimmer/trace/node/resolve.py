@@ -100,6 +100,20 @@ class ModuleResolver:
             self._cache[key] = found
         return found
 
+    def packages_named(self, prefix: str, parent_dir: str) -> list[tuple[str, str]]:
+        """(name, directory) of the packages a bare specifier starting with `prefix` could reach
+        from `parent_dir`: those whose name starts with it, nearest first, each name once."""
+        scope, _, start = prefix.rpartition("/") if prefix.startswith("@") else ("", "", prefix)
+        found: dict[str, str] = {}
+        for directory in node_modules_paths(parent_dir) + list(self.settings.global_folders):
+            base = posixpath.join(directory, scope) if scope else directory
+            for name in self.fs.listdir(base):
+                full = f"{scope}/{name}" if scope else name
+                if name.startswith(start) and not name.startswith(".") and full not in found \
+                        and self._is_dir(posixpath.join(base, name)):
+                    found[full] = posixpath.join(base, name)
+        return list(found.items())
+
     # -- file system helpers --
 
     def _type(self, path: str) -> EntryType | None:

@@ -9,6 +9,7 @@ process it runs in (runtime, options, working directory): resolution depends on 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -21,7 +22,7 @@ from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.node import reasons
 from slimmer.trace.node.addons import addon_files, elf_machine, is_addon_loader
 from slimmer.trace.node.dependencies import Dependency, DependencyKind, extract
-from slimmer.trace.node.evaluate import StaticString
+from slimmer.trace.node.evaluate import HOLE, StaticString
 from slimmer.trace.node.options import NodeCommand, parse_node_options, parse_node_options_env
 from slimmer.trace.node.packagefiles import CODE_SUFFIXES, is_runtime_file, package_files, package_root
 from slimmer.trace.node.packagejson import PackageJsons
@@ -34,6 +35,7 @@ _NOT_CODE = (".json", ".node", ".wasm")
 _MODULE_KINDS = {DependencyKind.REQUIRE, DependencyKind.REQUIRE_RESOLVE, DependencyKind.IMPORT,
                  DependencyKind.DYNAMIC_IMPORT, DependencyKind.IMPORT_RESOLVE}
 _REQUIRE_KINDS = {DependencyKind.REQUIRE, DependencyKind.REQUIRE_RESOLVE}
+_SOURCE_MAP = re.compile(rb"//[#@] sourceMappingURL=(?!data:)(\S+)\s*$")
 # Variables the runtime reads files or directories from.
 _ENV_FILES = {"NODE_EXTRA_CA_CERTS": False, "NODE_ICU_DATA": True}
 
@@ -47,6 +49,7 @@ class NodeProcess:
     commands: CommandResolver  # how its child processes are found (the PATH it was started with)
     cwd: str
     machine: int | None  # e_machine of the runtime: the native addons it can load
+    source_maps: bool = False  # --enable-source-maps: Node reads the source map each module names
 
 
 class NodeTracer:
@@ -123,7 +126,7 @@ class NodeTracer:
             self._resolvers[key] = ModuleResolver(self.ctx.fs, self.packages, settings)
         entry = self.ctx.fs.lookup(program)
         machine = elf_machine(self.ctx.fs, entry) if entry is not None and entry.is_file else None
-        process = NodeProcess(runtime, self._resolvers[key], commands, cwd, machine)
+        process = NodeProcess(runtime, self._resolvers[key], commands, cwd, machine, command.source_maps)
         self._first = self._first or process
         return process
 
@@ -177,6 +180,10 @@ class NodeTracer:
         scope = self.packages.scope(posixpath.dirname(path))
         if scope is not None:
             found.append(Need(scope.path, reasons.package_json_reason(path), optional=True))
+        if process.source_maps and (match := _SOURCE_MAP.search(source[-4096:])):
+            source_map = unquote(match.group(1).decode("utf-8", "replace"))
+            found.append(Need(posixpath.join(posixpath.dirname(path), source_map),
+                              f"source map of {path} (node --enable-source-maps)", optional=True))
         for dependency in extract(source, path, process.cwd):
             reason = reasons.dependency_reason(dependency, path)
             kind = dependency.kind
@@ -259,8 +266,10 @@ class NodeTracer:
         """A path the code names: an existing data file or directory of the application."""
         target = _path_value(dependency.value, process.cwd)
         if target is None:
-            return self._matching(dependency, path, reason, code=False) if dependency.value.prefix.startswith("/") \
-                else []
+            if not dependency.value.prefix.startswith("/"):
+                return []
+            return self._matching(dependency.value, package_root(self.packages, posixpath.dirname(path)), process,
+                                  reason, code=False)
         entry = self.ctx.fs.lookup(target)
         if entry is None:
             return []
@@ -278,22 +287,54 @@ class NodeTracer:
 
     def _dynamic_module(self, process: NodeProcess, dependency: Dependency, path: str,
                         requester: str | None) -> list[Need]:
-        """A specifier built at run time: the files its known text allows, else the whole package."""
+        """A specifier built at run time: the files or packages its known text allows, else the whole
+        package it appears in."""
         prefix = dependency.value.prefix
+        directory = posixpath.dirname(path)
         if prefix.startswith(("./", "../", "/")):
-            found = self._matching(dependency, path, reasons.pattern_reason(dependency, path), code=True)
+            value = dependency.value if prefix.startswith("/") else StaticString.of(directory + "/") + dependency.value
+            found = self._matching(value, package_root(self.packages, directory), process,
+                                   reasons.pattern_reason(dependency, path), code=True)
             if found:
-                for need in found:
-                    if need.role == ROLE:
-                        self._process_of.setdefault(self._real(need.path), process)
                 self._warn_dynamic(requester, dependency, f"kept the {len(found)} files that match")
                 return found
-        root = package_root(self.packages, posixpath.dirname(path))
+        elif prefix.strip("@/"):
+            found = self._matching_packages(process, dependency, path)
+            if found:
+                self._warn_dynamic(requester, dependency, f"kept the {len(found)} files of the packages that match")
+                return found
+        root = package_root(self.packages, directory)
         self._warn_dynamic(requester, dependency, f"kept the whole package {root}")
+        return self._whole_package(process, root, reasons.whole_package_reason(root, dependency, path))
+
+    def _matching_packages(self, process: NodeProcess, dependency: Dependency, path: str) -> list[Need]:
+        """`require('@img/sharp-' + platform + '/sharp.node')`, `require('caniuse-lite/data/' + x)`:
+        the packages whose names match, resolved (exports apply) or, past the name, their matching files."""
+        value, directory = dependency.value, posixpath.dirname(path)
+        reason = reasons.pattern_reason(dependency, path)
+        found: list[Need] = []
+        words = value.prefix.split("/")
+        name_prefix = "/".join(words[:2]) if value.prefix.startswith("@") else words[0]
+        for name, package_dir in process.resolver.packages_named(name_prefix, directory):
+            if value.prefix.startswith(name + "/"):  # the name is known: files inside it
+                inside = StaticString((package_dir + value.prefix[len(name):],) + value.parts[1:])
+                found += self._matching(inside, package_dir, process, reason, code=True)
+                break  # resolution stops at the nearest package of that name
+            rest = value.parts[2:] if len(value.parts) > 1 else ()
+            if HOLE not in rest:  # the hole ends the name: name + the known rest is the specifier
+                specifier = name + "".join(p for p in rest if p is not None)
+                if value.pattern().match(specifier):
+                    resolution = process.resolver.require(specifier, directory) if dependency.kind in _REQUIRE_KINDS \
+                        else process.resolver.import_(specifier, directory)
+                    found += self._resolved(process, resolution, specifier, reason, None, quiet=True)
+                continue
+            found += self._whole_package(process, package_dir, reason)
+        return found
+
+    def _whole_package(self, process: NodeProcess, root: str, reason: str) -> list[Need]:
         if root in self._whole:
             return []
         self._whole.add(root)
-        reason = reasons.whole_package_reason(root, dependency, path)
         found = []
         for entry in package_files(self.ctx.fs, self.packages, root):
             if entry.type is EntryType.FILE and entry.path.endswith(CODE_SUFFIXES):
@@ -302,17 +343,14 @@ class NodeTracer:
                 found.append(Need(entry.path, reason))  # data, and addons the runtime's machine can load
         return found
 
-    def _matching(self, dependency: Dependency, path: str, reason: str, code: bool) -> list[Need]:
-        """Files that match a partly dynamic path, under the directory its known text names (inside
-        the module's own package); for a module, with the extensions `require` would try."""
-        directory = posixpath.dirname(path)
-        value = dependency.value if dependency.value.prefix.startswith("/") else \
-            StaticString.of(directory + "/") + dependency.value
+    def _matching(self, value: StaticString, root: str, process: NodeProcess, reason: str,
+                  code: bool) -> list[Need]:
+        """Files that match a partly known absolute path, under the directory its known text names
+        (inside `root`); for a module, with the extensions `require` would try, and no docs or maps."""
         head = value.parts[0] or ""
         head = posixpath.normpath(head) + ("/" if head.endswith("/") else "")
         pattern = StaticString((head, *value.parts[1:])).pattern()
         base = head[:head.rfind("/")] or "/"
-        root = package_root(self.packages, directory)
         if not (base + "/").startswith(root.rstrip("/") + "/"):
             return []
         found = []
@@ -321,9 +359,12 @@ class NodeTracer:
                 continue
             stems = [entry.path] + [entry.path[:-len(s)] for s in (".js", ".json", ".node") if code and
                                     entry.path.endswith(s)]
-            if any(pattern.match(stem) for stem in stems) and is_runtime_file(posixpath.basename(entry.path)):
-                is_code = code and entry.path.endswith(CODE_SUFFIXES)
-                found.append(Need(entry.path, reason, role=ROLE if is_code else None))
+            if not any(pattern.match(stem) for stem in stems):
+                continue
+            if code and entry.path.endswith(CODE_SUFFIXES):
+                found.append(self._code(process, entry.path, reason))
+            elif not code or is_runtime_file(posixpath.basename(entry.path)):
+                found.append(Need(entry.path, reason))
         return found
 
     def _addon_needs(self, process: NodeProcess, root: str, reason: str) -> list[Need]:
