@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import posixpath
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from slimmer.trace.roots import run_spec
 from slimmer.trace.session import trace_image
 
 import build_samples
+import requires
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
@@ -59,11 +59,7 @@ def nft(docker_client) -> Path:
     lock = (ORACLE_RECIPE / "package-lock.json").read_bytes()
     target = build_samples.cache_dir() / "nft-oracle" / hashlib.sha256(lock).hexdigest()[:16]
     if not (target / "node_modules" / "@vercel" / "nft").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail("npm is required to install the @vercel/nft oracle (scripts/ensure-system-packages)")
-            pytest.skip("npm not installed")
+        npm = requires.program("npm")
         staging = target.with_name(target.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -25,6 +25,56 @@ EXPECTED_OUTPUT = {
         'json: {"items": [1, 2, 3], "ok": true}',
         "ca bundle: /usr/local/lib/python3.11/dist-packages/certifi/cacert.pem",
     ],
+    "perl-app": [
+        "NAME                       QTY     PRICE",
+        "STRASSE SIGN                 3     12.50 1",
+        "BOLT M6                    250      0.08 1",
+        "CAFÉ TABLE                   2     80.00 0",
+        "ÖLKANNE                      0      7.25 1",
+        "ΩMEGA WATCH                  1    199.99 1",
+        "total 417.49, longest name 11, floor 417, out of stock: ölkanne",
+        "report of 2024-01-01 12:00 for items.json",
+        "checksum f42c82f7da7362cf1479aab9b29bcd08",
+        "numeric: yes",
+    ],
+    "node-express": [
+        "listening on 3000 as uid 1001",
+        "/ 200 text/html; charset=UTF-8", "<!doctype html>", "<title>inventory</title>",
+        "<p>static file served by express.static</p>",
+        "/hello/world 200 application/json; charset=utf-8", '{"message":"hello, world (486ea46224d1)"}',
+        "/report 200 application/json; charset=utf-8",
+        '{"lines":["apples a1b5c171-614a-56be-a888-1f4fbb0874ba","pears 487a6729-7c3b-507b-8147-2fb7a43c92cf",'
+        '"plums 7a16a5ab-0e85-5341-9dad-2235a6e3307e"],"valid":true}',
+        "/gzip 200 application/json; charset=utf-8",
+        '{"name":"inventory","greeting":"hello","items":["apples","pears","plums"]}',
+        "/missing 404 text/html; charset=utf-8", "<!DOCTYPE html>", '<html lang="en">', "<head>",
+        '<meta charset="utf-8">', "<title>Error</title>", "</head>", "<body>", "<pre>Cannot GET /missing</pre>",
+        "</body>", "</html>",
+    ],
+    "node-official": [
+        "", "> node-official-sample@1.0.0 prestart", "> node scripts/check-env.js", "",
+        "prestart: node-official-sample on node 22.x", "",
+        "> node-official-sample@1.0.0 start", "> node src/server.js --smoke", "",
+        "listening on 3000 (node 22.x)",
+        "/items 200 text/plain; charset=utf-8", "bolts     120", "nuts       75",
+        "/hash/abc 200 application/json; charset=utf-8", '{"sha1":"a9993e364706816aba3e25717850c26c9cd0d89d"}',
+        "/page 200 application/json; charset=utf-8", '{"title":"STOCK","idLength":10}',
+        "/zip 200 text/plain; charset=utf-8",
+        '{"title":"stock","items":[{"name":"bolts","count":120},{"name":"nuts","count":75}]}',
+        "/nowhere 404 application/json; charset=utf-8",
+        '{"message":"Route GET:/nowhere not found","error":"Not Found","statusCode":404}',
+    ],
+    "node-cli": [
+        "Usage: invtool [options] [command]", "", "inventory tool", "", "Options:",
+        "  -V, --version            output the version number",
+        "  -h, --help               display help for command", "", "Commands:",
+        "  check <version> <range>  does a version satisfy a range",
+        "  stock                    the stock file as JSON",
+        "  when <date>              a date in UTC",
+        "  count                    count the stock lines, in child processes",
+        "  gz <text>                gzip round trip",
+        "  help [command]           display help for command",
+    ],
     "sh-app": [
         "== header ==",
         "report: inventory version 1",
@@ -51,7 +101,10 @@ LIB = "/usr/lib/x86_64-linux-gnu"
 
 
 def test_every_recipe_has_expected_output():
-    assert sorted(EXPECTED_OUTPUT) == build_samples.sample_names()
+    # servers are checked by their service run instead (tests/test_server_samples.py)
+    commands = sorted(set(build_samples.sample_names()) - set(build_samples.server_names()))
+    assert sorted(EXPECTED_OUTPUT) == commands
+    assert {"nginx", "postgres", "redis"} <= set(build_samples.server_names())
 
 
 @pytest.mark.slow
@@ -208,3 +261,23 @@ def test_parse_trace_and_resolve_offline():
 def test_shebang_interpreter():
     assert strace_truth.shebang_interpreter(b"#!/bin/bash -e\necho") == "/bin/bash"
     assert strace_truth.shebang_interpreter(b"\x7fELF") is None
+
+
+def test_directories_a_server_needs_offline():
+    # mkdir under an existing directory needs that directory; a file's own parents are implied.
+    trace = """\
+9     chdir("/work") = 0
+9     mkdir("/work/data/cache/body", 0700) = 0
+9     openat(AT_FDCWD</work>, "/usr/lib", O_RDONLY|O_DIRECTORY) = 3</usr/lib>
+9     unlinkat(AT_FDCWD</work>, "data/old.pid", 0) = 0
+9     newfstatat(AT_FDCWD</work>, "/usr/lib/rel.conf", {st_mode=S_IFREG|0644, ...}, 0) = 0
+9     mkdir("/nope/x", 0700) = -1 ENOENT (No such file or directory)
+9     mkdir("/proc/x", 0700) = 0
+"""
+    accesses = strace_truth.parse_trace(trace)
+    assert strace_truth.dirs_needed(_fake_fs(), accesses) == {
+        "/work": {"chdir"},
+        "/work/data": {"parent"},
+        "/usr/lib": {"dir"},
+    }
+    assert strace_truth.files_touched(_fake_fs(), accesses) == {"/usr/lib/rel.conf": {"stat"}}

@@ -91,6 +91,7 @@ class KeepSet:
 
     reasons: dict[str, Reason] = field(default_factory=dict)
     warnings: list[Warning] = field(default_factory=list)
+    rules: dict[str, str] = field(default_factory=dict)  # path -> what kept it: "root", "symlink", a tracer's name
 
     def __contains__(self, path: str) -> bool:
         return path in self.reasons
@@ -114,13 +115,14 @@ class KeepSet:
 def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> KeepSet:
     """Keep the roots and everything the tracers say they need, transitively."""
     keep = KeepSet(warnings=ctx.warnings)
-    work: deque[tuple[Need, str | None]] = deque((root, None) for root in roots)
+    work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
-        need, via = work.popleft()
+        need, via, rule = work.popleft()
         for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
             if fresh:
                 keep.reasons[entry.path] = reason
+                keep.rules[entry.path] = rule
             # A file kept before may learn its role now (a script first seen as a plain file):
             # its tracers run again with it.
             role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
@@ -130,10 +132,10 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
-                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path))
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path, "symlink"))
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
-                    work.extend((found, entry.path) for found in tracer.needs(entry.path, entry, ctx))
+                    work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
     for path, note in ctx.notes.items():
         if path in keep.reasons:
             reason = keep.reasons[path]

@@ -75,6 +75,7 @@ class RootOptions:
 
     include_exe: tuple[str, ...] = ()
     include: tuple[str, ...] = ()  # paths or globs, kept with everything under them
+    extra: tuple[Need, ...] = ()  # roots found outside the image's config (what a probe run touched)
 
 
 def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOptions = RootOptions()) -> list[Need]:
@@ -91,6 +92,7 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
             raise SlimError(f"--include-exe {name}: not found in the image's PATH")
         found += resolver.needs([name], f"--include-exe {name}", spec.cwd)
     found += _include_needs(fs, options.include)
+    found += options.extra
     found += _user_needs(fs, spec)
     found += [Need(spec.cwd, "WorkingDir", optional=True),
               Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True),

@@ -10,7 +10,6 @@ of the files it sources.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver, split_options
+from slimmer.trace.namedfiles import named_files
 from slimmer.trace.shell import CommandUse, analyze_shell
 from slimmer.trace.shell.builtins import SHELL_ALIASES
 
@@ -25,10 +25,6 @@ ROLE_PREFIX = "shell:"
 SOURCE_DEPTH = 4  # how deep sourced files are read for the functions and variables they define
 
 _OPTIONS_WITH_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-# An absolute path written in the code: data files a script reads (`grep x /srv/list.csv`,
-# `DATA=/etc/app.conf`) are named this way far more often than built at run time.
-_ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
-_VIRTUAL_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
 
 
 def shell_handler(called_as: str) -> ArgvHandler:
@@ -100,22 +96,7 @@ class ShellCode:
             reason = f"{use.how} at line {use.line} of {where}"
             for name in self._names(use):
                 found.extend(self._use_needs(use, name, reason, requester))
-        return found + self._named_files(text, where)
-
-    def _named_files(self, text: str, where: str) -> list[Need]:
-        """Existing regular files whose absolute path appears literally in the code."""
-        found = []
-        fs = self.resolver.ctx.fs
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.lstrip().startswith("#"):
-                continue
-            for path in _ABSOLUTE_PATH.findall(line):
-                if path.startswith(_VIRTUAL_FILESYSTEMS):
-                    continue
-                entry = fs.lookup(path)
-                if entry is not None and entry.type is EntryType.FILE:
-                    found.append(Need(path, f"path named at line {number} of {where}", optional=True))
-        return found
+        return found + named_files(self.resolver.ctx.fs, text, where)
 
     def _names(self, use: CommandUse) -> list[str]:
         """A glob (`for f in /entrypoint.d/*.sh`) stands for every file it matches."""
@@ -182,14 +163,16 @@ class ScriptTracer:
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         found: list[Need] = []
         args = ctx.script_args.get(path)
-        if ctx.kind(entry) is FileKind.SCRIPT:
+        role = ctx.roles.get(path, "")
+        # A file its interpreter reads (a Perl module, a script run as `perl x.pl`) is not run by the
+        # kernel: its `#!` line names no program.
+        if ctx.kind(entry) is FileKind.SCRIPT and (not role or role.startswith(ROLE_PREFIX)):
             interpreter = shebang(ctx.fs, entry)
             if interpreter:
                 if "/" not in interpreter[0]:
                     interpreter[0] = "./" + interpreter[0]  # the kernel opens it as a path, no PATH search
                 argv = interpreter + [path] + (args or [])
                 found.extend(self.resolver.needs(argv, f"interpreter of {path}", ctx.cwd, path))
-        role = ctx.roles.get(path, "")
         if role.startswith(ROLE_PREFIX):
             text = ctx.fs.read(entry).decode("utf-8", "surrogateescape")
             code = ShellCode(self.resolver, role[len(ROLE_PREFIX):], ctx.cwd)

@@ -11,6 +11,7 @@ from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.node.tracer import NodeTracer
+from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -25,9 +26,11 @@ class TraceResult:
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
     elf = ElfTracer(cwd=ctx.cwd)
+    resolver = CommandResolver(ctx)
+    perl = PerlTracer(resolver)
     node = NodeTracer(ctx, elf)
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers(), **node.handlers()})
-    return resolver, [elf, ScriptTracer(resolver), DataRulesTracer(), node]
+    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers(), **node.handlers()}
+    return resolver, [elf, ScriptTracer(resolver), DataRulesTracer(), perl, node]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
