@@ -216,16 +216,19 @@ def test_workers_forks_and_process_exec_path_start_node_modules(tmp_path):
     main = (b"const { Worker } = require('node:worker_threads'); const path = require('path');\n"
             b"new Worker(path.join(__dirname, 'worker.js'));\n"
             b"require('child_process').fork(__dirname + '/forked');\n"
-            b"require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'child.mjs')]);\n")
+            b"require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'child.mjs')]);\n"
+            b"const settings = '/etc/app/settings.json'; // read by a library, by this absolute path\n")
     result = trace(tmp_path, {"Cmd": ["node", "main.js"], "WorkingDir": "/srv"},
                    [("srv/main.js", main), ("srv/worker.js", b"require('./w-dep');\n"), ("srv/w-dep.js", b""),
                     ("srv/forked.js", b"import('./f-dep.mjs');\n"), ("srv/f-dep.mjs", b""),
-                    ("srv/child.mjs", b"import './c-dep.mjs';\n"), ("srv/c-dep.mjs", b"")])
+                    ("srv/child.mjs", b"import './c-dep.mjs';\n"), ("srv/c-dep.mjs", b""),
+                    ("etc/app/settings.json", b"{}")])
     keep = result.keep
     for path in ("/srv/worker.js", "/srv/w-dep.js", "/srv/forked.js", "/srv/f-dep.mjs", "/srv/child.mjs", "/srv/c-dep.mjs"):
         assert path in keep, path
     assert keep.reasons["/srv/worker.js"].text == "worker thread started by /srv/main.js:2"
     assert keep.reasons["/srv/c-dep.mjs"].text == "imported by /srv/child.mjs:1"
+    assert keep.reasons["/etc/app/settings.json"].text == "path named at line 5 of /srv/main.js"
 
 
 def test_native_addons_of_a_package_for_the_runtimes_machine_only(tmp_path):

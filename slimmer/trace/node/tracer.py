@@ -19,6 +19,7 @@ from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.namedfiles import named_files
 from slimmer.trace.node import reasons
 from slimmer.trace.node.addons import addon_files, elf_machine, is_addon_loader
 from slimmer.trace.node.dependencies import Dependency, DependencyKind, extract
@@ -35,6 +36,8 @@ _NOT_CODE = (".json", ".node", ".wasm")
 _MODULE_KINDS = {DependencyKind.REQUIRE, DependencyKind.REQUIRE_RESOLVE, DependencyKind.IMPORT,
                  DependencyKind.DYNAMIC_IMPORT, DependencyKind.IMPORT_RESOLVE}
 _REQUIRE_KINDS = {DependencyKind.REQUIRE, DependencyKind.REQUIRE_RESOLVE}
+# A string starting with an absolute path of two or more components (`'/etc/app/config.json'`).
+_QUOTED_PATH = re.compile(rb"""['"`]/[\w.+@%=-]+/""")
 _SOURCE_MAP = re.compile(rb"//[#@] sourceMappingURL=(?!data:)(\S+)\s*$")
 # Variables the runtime reads files or directories from.
 _ENV_FILES = {"NODE_EXTRA_CA_CERTS": False, "NODE_ICU_DATA": True}
@@ -184,6 +187,8 @@ class NodeTracer:
             source_map = unquote(match.group(1).decode("utf-8", "replace"))
             found.append(Need(posixpath.join(posixpath.dirname(path), source_map),
                               f"source map of {path} (node --enable-source-maps)", optional=True))
+        if _QUOTED_PATH.search(source):
+            found += named_files(self.ctx.fs, _lines_with_quoted_paths(source), path)
         for dependency in extract(source, path, process.cwd):
             reason = reasons.dependency_reason(dependency, path)
             kind = dependency.kind
@@ -382,6 +387,12 @@ class NodeTracer:
 
     def _warn_dynamic(self, requester: str | None, dependency: Dependency, kept: str) -> None:
         self.ctx.warn(requester, reasons.dynamic_warning(dependency, kept))
+
+
+def _lines_with_quoted_paths(source: bytes) -> str:
+    """The lines that quote an absolute path, the others blanked (line numbers stay right)."""
+    kept = b"\n".join(line if _QUOTED_PATH.search(line) else b"" for line in source.split(b"\n"))
+    return kept.decode("utf-8", "surrogateescape")
 
 
 def _path_value(value: StaticString, cwd: str) -> str | None:
