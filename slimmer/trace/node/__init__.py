@@ -9,6 +9,7 @@ One small module per idea:
   `exports`/`imports` with conditions, `node_modules`, NODE_PATH, symlinked packages)
 - parse.py, bindings.py, evaluate.py, dependencies.py: what a module requires, imports, spawns
   and reads, from its syntax tree (tree-sitter-javascript)
+- patterns.py: names built at run time, matched as far as their known text goes
 - addons.py: native `.node` addons found by loaders at run time
 - packagefiles.py: what of a package is kept when all of it may be loaded
 - scripts.py: package.json scripts run by npm, yarn, pnpm, npx and `node --run`

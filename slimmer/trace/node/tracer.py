@@ -23,10 +23,11 @@ from slimmer.trace.namedfiles import named_files
 from slimmer.trace.node import reasons
 from slimmer.trace.node.addons import addon_files, elf_machine, is_addon_loader
 from slimmer.trace.node.dependencies import Dependency, DependencyKind, extract
-from slimmer.trace.node.evaluate import HOLE, StaticString
+from slimmer.trace.node.evaluate import StaticString
 from slimmer.trace.node.options import NodeCommand, parse_node_options, parse_node_options_env
-from slimmer.trace.node.packagefiles import CODE_SUFFIXES, is_runtime_file, package_files, package_root
+from slimmer.trace.node.packagefiles import CODE_SUFFIXES, package_files, package_root
 from slimmer.trace.node.packagejson import PackageJsons
+from slimmer.trace.node.patterns import matching_files, matching_packages
 from slimmer.trace.node.resolve import ModuleResolver, Resolution
 from slimmer.trace.node.runtime import BuildConfig, NodeRuntime, read_build_config
 from slimmer.trace.node.scripts import PackageScripts
@@ -314,25 +315,18 @@ class NodeTracer:
 
     def _matching_packages(self, process: NodeProcess, dependency: Dependency, path: str) -> list[Need]:
         """`require('@img/sharp-' + platform + '/sharp.node')`, `require('caniuse-lite/data/' + x)`:
-        the packages whose names match, resolved (exports apply) or, past the name, their matching files."""
-        value, directory = dependency.value, posixpath.dirname(path)
+        the packages whose names fit, resolved (their `exports` apply) or, past the name, their files."""
+        directory = posixpath.dirname(path)
         reason = reasons.pattern_reason(dependency, path)
+        matches = matching_packages(process.resolver, dependency.value, directory)
         found: list[Need] = []
-        words = value.prefix.split("/")
-        name_prefix = "/".join(words[:2]) if value.prefix.startswith("@") else words[0]
-        for name, package_dir in process.resolver.packages_named(name_prefix, directory):
-            if value.prefix.startswith(name + "/"):  # the name is known: files inside it
-                inside = StaticString((package_dir + value.prefix[len(name):],) + value.parts[1:])
-                found += self._matching(inside, package_dir, process, reason, code=True)
-                break  # resolution stops at the nearest package of that name
-            rest = value.parts[2:] if len(value.parts) > 1 else ()
-            if HOLE not in rest:  # the hole ends the name: name + the known rest is the specifier
-                specifier = name + "".join(p for p in rest if p is not None)
-                if value.pattern().match(specifier):
-                    resolution = process.resolver.require(specifier, directory) if dependency.kind in _REQUIRE_KINDS \
-                        else process.resolver.import_(specifier, directory)
-                    found += self._resolved(process, resolution, specifier, reason, None, quiet=True)
-                continue
+        for specifier in matches.specifiers:
+            resolution = process.resolver.require(specifier, directory) if dependency.kind in _REQUIRE_KINDS \
+                else process.resolver.import_(specifier, directory)
+            found += self._resolved(process, resolution, specifier, reason, None, quiet=True)
+        for package_dir, pattern in matches.files_in:
+            found += self._matching(pattern, package_dir, process, reason, code=True)
+        for package_dir in matches.whole:
             found += self._whole_package(process, package_dir, reason)
         return found
 
@@ -350,27 +344,9 @@ class NodeTracer:
 
     def _matching(self, value: StaticString, root: str, process: NodeProcess, reason: str,
                   code: bool) -> list[Need]:
-        """Files that match a partly known absolute path, under the directory its known text names
-        (inside `root`); for a module, with the extensions `require` would try, and no docs or maps."""
-        head = value.parts[0] or ""
-        head = posixpath.normpath(head) + ("/" if head.endswith("/") else "")
-        pattern = StaticString((head, *value.parts[1:])).pattern()
-        base = head[:head.rfind("/")] or "/"
-        if not (base + "/").startswith(root.rstrip("/") + "/"):
-            return []
-        found = []
-        for entry in self.ctx.fs.walk(base):
-            if entry.type is EntryType.DIR or "/node_modules/" in entry.path[len(base):]:
-                continue
-            stems = [entry.path] + [entry.path[:-len(s)] for s in (".js", ".json", ".node") if code and
-                                    entry.path.endswith(s)]
-            if not any(pattern.match(stem) for stem in stems):
-                continue
-            if code and entry.path.endswith(CODE_SUFFIXES):
-                found.append(self._code(process, entry.path, reason))
-            elif not code or is_runtime_file(posixpath.basename(entry.path)):
-                found.append(Need(entry.path, reason))
-        return found
+        """The files a partly known path (of a module when `code`) can name inside `root`."""
+        return [self._code(process, entry.path, reason) if code and entry.path.endswith(CODE_SUFFIXES)
+                else Need(entry.path, reason) for entry in matching_files(self.ctx.fs, value, root, code)]
 
     def _addon_needs(self, process: NodeProcess, root: str, reason: str) -> list[Need]:
         if root in self._addons:
