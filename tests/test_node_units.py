@@ -82,7 +82,7 @@ def test_node_options_that_load_code_and_the_program_operand():
                                   "-C", "development", "--env-file", ".env", "--title", "app", "server.js", "-r", "x"])
     assert command.requires == ["dotenv/config"] and command.imports == ["./boot.mjs"]
     assert command.conditions == ["development"] and command.files == [".env"]
-    assert command.script == "server.js" and command.script_args == ["-r", "x"]  # after the program: its own
+    assert command.script == "server.js" and command.requires == ["dotenv/config"]  # after the program: its own
     inline = parse_node_options(["-pe", "require('x')"])
     assert inline.script is None and inline.inline_code == ["require('x')"]
     assert parse_node_options(["-", "arg"]).script is None  # the program comes from standard input

@@ -7,9 +7,11 @@ for one subcommand only is a dependency like a top-level `import`. Found:
   `import`/`export ... from`, `import('x')`, `import.meta.resolve`;
 - programs: `child_process` spawn/exec/execFile/fork (and `cross-spawn`, `execa`) with their
   argument lists, `new Worker(...)`;
-- files: paths given to `fs` functions, `path.join(__dirname, ...)` and
-  `new URL('./x', import.meta.url)` (data files, templates, static directories).
+- files: paths given to `fs` functions, and any path built from where the module is
+  (`path.join(__dirname, 'views')`, `__dirname + '/x'`, `new URL('./x', import.meta.url)`): data
+  files, templates, static directories, workers.
 
+The places are found from the words that make them (tokens.py), not by visiting every node.
 Specifiers and paths are evaluated as far as the code allows (see evaluate.py); what remains
 unknown is kept as holes for the tracer to report.
 """

@@ -34,8 +34,7 @@ _WITH_VALUE = frozenset({
 class NodeCommand:
     """What one node command line asks the runtime to load."""
 
-    script: str | None = None  # the program operand (None: -e/-p code, stdin or the REPL)
-    script_args: list[str] = field(default_factory=list)
+    script: str | None = None  # the program operand (None: -e/-p code, stdin or the REPL); what follows is its own
     requires: list[str] = field(default_factory=list)  # -r: CommonJS preloads
     imports: list[str] = field(default_factory=list)  # --import, --loader: ES module preloads
     inline_code: list[str] = field(default_factory=list)  # -e / -p
@@ -66,7 +65,7 @@ def parse_node_options(words: list[str], command: NodeCommand | None = None, ope
                 value = rest.pop(0) if rest else ""
         _option(command, name, value)
     if operands and rest and rest[0] != "-":  # `-` (or nothing): the program comes from standard input
-        command.script, command.script_args = rest[0], rest[1:]
+        command.script = rest[0]
     return command
 
 

@@ -1,7 +1,8 @@
 """package.json files as Node reads them: the fields that steer loading, read once per path.
 
 Node reads a package.json to find a package's entry (`main`, `exports`), its private import map
-(`imports`), its own name (self-references) and whether its `.js` files are ES modules (`type`).
+(`imports`), its own name (self-references) and whether its `.js` files are ES modules (`type`:
+the tracer reads both syntaxes in any file, so it needs only the file kept).
 The *package scope* of a file is the nearest directory above it holding a package.json, never
 looking past a `node_modules` directory: Node reads that file for every `.js` module it loads.
 """
@@ -26,12 +27,10 @@ class PackageJson:
     path: str  # where it was read (the package directory's path + /package.json)
     name: str | None = None
     main: str | None = None
-    type: str | None = None  # "module" makes .js files ES modules
     exports: JSON = None  # None when absent or null: Node treats both alike
     imports: JSON = None
     browser: JSON = None  # what bundlers swap in for browsers: never loaded by Node
     scripts: dict[str, str] = field(default_factory=dict)
-    error: str | None = None  # why it could not be parsed (Node refuses such a package)
 
     @property
     def directory(self) -> str:
@@ -39,20 +38,21 @@ class PackageJson:
 
 
 def parse_package_json(path: str, data: bytes) -> PackageJson:
-    """The fields, ignoring ones of the wrong type as Node does (a non-string `main` is no main)."""
+    """The fields, ignoring ones of the wrong type as Node does (a non-string `main` is no main);
+    one that is no JSON object gives none (Node refuses to load through it)."""
     try:
         raw = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as e:
-        return PackageJson(path, error=f"invalid JSON: {e}")
+    except (UnicodeDecodeError, ValueError):
+        raw = None
     if not isinstance(raw, dict):
-        return PackageJson(path, error="not a JSON object")
+        return PackageJson(path)
 
     def text(key: str) -> str | None:
         value = raw.get(key)
         return value if isinstance(value, str) else None
 
     scripts = raw.get("scripts")
-    return PackageJson(path, name=text("name"), main=text("main") or None, type=text("type"),
+    return PackageJson(path, name=text("name"), main=text("main") or None,
                        exports=raw.get("exports"), imports=raw.get("imports"), browser=raw.get("browser"),
                        scripts={k: v for k, v in scripts.items() if isinstance(v, str)}
                        if isinstance(scripts, dict) else {})
