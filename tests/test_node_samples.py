@@ -60,10 +60,11 @@ def slimmed(docker_client, sample_image, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def truths(slimmed):
+def truths(sample_image):
     """What each app touches under strace: the default command, and every subcommand of the CLI."""
     found = {}
     for name, commands in SUBCOMMANDS.items():
+        sample_image(name)
         runs = [strace_truth.truth(name)] + [strace_truth.truth(name, shlex.split(c)) for c in commands]
         assert all(run["exit_code"] == 0 for run in runs), [(run["command"], run["exit_code"]) for run in runs]
         files = {f["path"]: f["size"] for run in runs for f in run["files"]}
