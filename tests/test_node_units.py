@@ -241,3 +241,17 @@ def test_native_addons_of_a_package_for_the_runtimes_machine_only(tmp_path):
         ("p/node_modules/dep/build/Release/dep.node", elf(62)),
     ], parents=True)).rootfs
     assert addon_files(fs, "/p", 62) == ["/p/build/Release/addon.node", "/p/prebuilds/linux-x64/node.napi.glibc.node"]
+
+
+@pytest.mark.parametrize(("cmd", "kept", "not_kept"), [
+    (["yarn", "start"], {"/app/check.js", "/app/server.js"}, set()),  # pre and post scripts run too
+    (["node", "--run", "start"], {"/app/server.js"}, {"/app/check.js"}),  # no pre/post scripts
+    (["npx", "tool", "--flag"], {"/app/node_modules/.bin/tool", "/app/node_modules/tool/lib.js"}, {"/app/server.js"}),
+])
+def test_other_package_managers_and_node_run(tmp_path, cmd, kept, not_kept):
+    tool = [("app/node_modules/tool/cli.js", File(b"#!/usr/bin/env node\nrequire('./lib');\n", mode=0o755)),
+            ("app/node_modules/tool/lib.js", b""), ("app/node_modules/.bin/tool", Symlink("../tool/cli.js")),
+            ("usr/local/bin/yarn", File(b"#!/usr/bin/env node\n", mode=0o755)),
+            ("usr/local/bin/npx", File(b"#!/usr/bin/env node\n", mode=0o755))]
+    keep = trace(tmp_path, {"Cmd": cmd, "WorkingDir": "/app", "Env": ["PATH=/usr/local/bin:/usr/bin"]}, tool).keep
+    assert kept <= set(keep.reasons) and not (not_kept & set(keep.reasons)), sorted(keep.reasons)
