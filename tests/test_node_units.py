@@ -16,7 +16,6 @@ from slimmer.trace.node.addons import addon_files
 from slimmer.trace.node.dependencies import DependencyKind, extract
 from slimmer.trace.node.exportsmap import Conditions, PackageMapError, resolve_exports, resolve_imports
 from slimmer.trace.node.options import NodeCommand, parse_node_options, parse_node_options_env
-from slimmer.trace.node.scripts import simple_command
 from slimmer.trace.roots import run_spec
 from slimmer.trace.session import trace_image
 
@@ -88,12 +87,6 @@ def test_node_options_that_load_code_and_the_program_operand():
     assert parse_node_options(["-", "arg"]).script is None  # the program comes from standard input
     env = parse_node_options_env('--require "./pre load.js" --conditions=custom', NodeCommand())
     assert env.requires == ["./pre load.js"] and env.conditions == ["custom"] and env.script is None
-
-
-def test_plain_script_lines_are_split_and_shell_syntax_is_left_to_the_shell():
-    assert simple_command("NODE_ENV=production node server.js --port 3000") == ["node", "server.js", "--port", "3000"]
-    assert simple_command("node a.js && node b.js") is None
-    assert simple_command("node $ENTRY") is None
 
 
 # -- what a module loads -------------------------------------------------------------------------
@@ -187,7 +180,8 @@ def test_npm_start_runs_the_scripts_around_start_and_warns_that_npm_itself_is_ke
     for path in ("/usr/local/lib/node_modules/npm/lib/cli.js", "/app/check.js", "/app/lib/util.js",
                  "/app/server.js", "/app/views/a.js", "/usr/bin/sort", "/usr/bin/dash"):
         assert path in keep, path
-    assert keep.reasons["/app/check.js"].text.startswith("program run by node (script 'prestart' of /app/package.json")
+    assert keep.reasons["/app/check.js"].text == ("program run by node (run at line 1 of sh -c in script 'prestart' "
+                                                  "of /app/package.json run by npm (ENTRYPOINT/CMD))")
     assert "/app/node_modules/unused/index.js" not in keep
     messages = [w.message for w in keep.warnings]
     assert any(m.startswith("npm is the program that runs") and "node server.js --port 1" in m for m in messages)
@@ -255,3 +249,13 @@ def test_other_package_managers_and_node_run(tmp_path, cmd, kept, not_kept):
             ("usr/local/bin/npx", File(b"#!/usr/bin/env node\n", mode=0o755))]
     keep = trace(tmp_path, {"Cmd": cmd, "WorkingDir": "/app", "Env": ["PATH=/usr/local/bin:/usr/bin"]}, tool).keep
     assert kept <= set(keep.reasons) and not (not_kept & set(keep.reasons)), sorted(keep.reasons)
+
+
+def test_node_and_npm_in_shell_scripts_get_their_whole_command_lines(tmp_path):
+    entrypoint = File(b"#!/bin/sh\nset -e\nnode check.js\nexec node \"$APP_MAIN\" --port 8080\n", mode=0o755)
+    keep = trace(tmp_path, {"Entrypoint": ["/entrypoint.sh"], "WorkingDir": "/app"},
+                 [("entrypoint.sh", entrypoint)]).keep
+    assert keep.reasons["/app/check.js"].text.startswith("program run by node (run at line 3 of /entrypoint.sh")
+    assert "/app/lib/util.js" in keep
+    assert [w.message for w in keep.warnings if "built at run time" in w.message] == [
+        'node runs a program built at run time: "$APP_MAIN" (exec at line 4 of /entrypoint.sh)']

@@ -14,10 +14,10 @@ would not need it.
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from dataclasses import replace
 
+from slimmer.trace.argv import is_dynamic
 from slimmer.trace.closure import Need
 from slimmer.trace.commands import ArgvHandler, CommandResolver, split_options
 from slimmer.trace.node.packagejson import PackageJson, PackageJsons
@@ -32,8 +32,6 @@ _YARN_BUILTINS = frozenset({"add", "audit", "autoclean", "bin", "cache", "check"
                             "publish", "remove", "tag", "team", "unlink", "unplug", "upgrade", "upgrade-interactive",
                             "version", "versions", "why", "workspace", "workspaces", "dlx", "exec", "up", "ci",
                             "i", "rm", "uninstall", "update", "prune", "store", "fetch", "patch", "setup"})
-_SHELL_SYNTAX = re.compile(r"[;&|<>()$`\\\"'{}*?\[\]~#\n]")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class PackageScripts:
@@ -52,6 +50,9 @@ class PackageScripts:
         if not operands:
             return []
         command, rest = operands[0], operands[1:]
+        if is_dynamic(command) or (command in _NPM_RUN and rest and is_dynamic(rest[0])):
+            resolver.warn(f"npm runs a script named at run time: {' '.join(operands[:2])} ({reason})")
+            return []
         if command in _NPM_RUN:
             if not rest:
                 return []
@@ -89,6 +90,9 @@ class PackageScripts:
             resolver.ctx.warn(None, f"{tool} {what} ({reason}): only scripts and programs of node_modules/.bin "
                                     "are followed")
             return []
+        if is_dynamic(operands[0]):
+            resolver.warn(f"{tool} runs a script named at run time: {operands[0]} ({reason})")
+            return []
         name, extra = operands[0], _after_double_dash(operands[1:])
         package = self.packages.in_directory(directory)
         if package is not None and name in package.scripts:
@@ -117,9 +121,6 @@ class PackageScripts:
             line = text + ("".join(" " + shlex.quote(word) for word in extra) if script == name else "")
             why = f"script {script!r} of {package.path} run by {tool} ({reason})"
             found += scripts.needs(["/bin/sh", "-c", line], why, directory, package.path)
-            words = simple_command(line)
-            if words:  # until shell analysis hands over whole command lines, a plain one is traced here
-                found += scripts.needs(words, why, directory, package.path)
         return found
 
     def project(self, cwd: str) -> str:
@@ -160,17 +161,6 @@ def _with_bin_path(resolver: CommandResolver, directory: str) -> CommandResolver
         current = posixpath.dirname(current)
     env = {**resolver.ctx.env, "PATH": ":".join(bins + [resolver.search_path])}
     return CommandResolver(replace(resolver.ctx, env=env), resolver.handlers)
-
-
-def simple_command(line: str) -> list[str] | None:
-    """The words of a script that is one plain command (`node server.js --port 3000`), leading
-    `NAME=value` assignments skipped; None when it uses any shell syntax."""
-    if _SHELL_SYNTAX.search(line):
-        return None
-    words = line.split()
-    while words and _ASSIGNMENT.match(words[0]):
-        words = words[1:]
-    return words or None
 
 
 def _option_value(options: list[str], names: tuple[str, ...]) -> str | None:

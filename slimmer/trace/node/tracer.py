@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.fs import SymlinkLoopError
+from slimmer.trace.argv import is_dynamic
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.elf.tracer import ElfTracer
@@ -89,13 +90,17 @@ class NodeTracer:
         parse_node_options(argv[1:], command)
         process = self._process(resolver, resolver.real_path(program, cwd), command, cwd)
         found = self._runtime_needs(process)
-        if command.script is not None:
+        if command.script is not None and is_dynamic(command.script):
+            resolver.warn(f"node runs a program built at run time: {command.script} ({reason})")
+        elif command.script is not None:
             found += self._main(process, posixpath.join(cwd, command.script), f"program run by node ({reason})",
                                 None)
-        for specifier in command.requires:
+        for specifier in [s for s in command.requires + command.imports if is_dynamic(s)]:
+            resolver.warn(f"node preloads a module built at run time: {specifier} ({reason})")
+        for specifier in [s for s in command.requires if not is_dynamic(s)]:
             found += self._resolved(process, process.resolver.require(specifier, cwd), specifier,
                                     f"preloaded by node -r ({reason})", None)
-        for specifier in command.imports:
+        for specifier in [s for s in command.imports if not is_dynamic(s)]:
             found += self._resolved(process, process.resolver.import_(specifier, cwd), specifier,
                                     f"preloaded by node --import ({reason})", None)
         for number, code in enumerate(command.inline_code, 1):
