@@ -12,6 +12,7 @@ from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.dpkg import DpkgDatabase, PackageTracer
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.named import NamedDataTracer
+from slimmer.trace.node.tracer import NodeTracer
 from slimmer.trace.paths import CommandLinesTracer, CompiledPathsTracer, ConfigTracer, Readers
 from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.programs import PROGRAMS
@@ -31,12 +32,13 @@ def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None) -> tup
     """The command resolver with every argv handler, and the file tracers, in a fixed order
     (`packages`: the image's dpkg database, read from `ctx.fs` when not given)."""
     packages = packages if packages is not None else DpkgDatabase(ctx.fs)
+    elf = ElfTracer(cwd=ctx.cwd)
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
-    resolver.handlers = {**PROGRAMS, **perl.handlers()}
-    elf = ElfTracer(cwd=ctx.cwd)
+    node = NodeTracer(ctx, elf)
+    resolver.handlers = {**PROGRAMS, **perl.handlers(), **node.handlers()}
     readers = Readers(packages)
-    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl,
+    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl, node,
                       CompiledPathsTracer(elf, readers), ConfigTracer(readers), CommandLinesTracer(elf, resolver),
                       PackageTracer(packages, elf)]
 
