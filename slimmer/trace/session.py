@@ -10,6 +10,7 @@ from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.python import PythonTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer, shell_handlers
 
@@ -21,10 +22,11 @@ class TraceResult:
     excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
 
 
-def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
+def make_tracers(ctx: TraceContext, python_strict: bool = False) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers()})
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer()]
+    python = PythonTracer(strict=python_strict)
+    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers(), **python.handlers})
+    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), python, DataRulesTracer()]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),

@@ -1,0 +1,424 @@
+"""The Python plug-in: the `python` program handler and the tracer of the modules it reaches.
+
+The handler reads a `python` command line (from ENTRYPOINT/CMD, a `#!` line, a wrapper, a
+shell script or another Python program): it finds the interpreter and its sys.path, keeps the
+start-up modules and hands the script on as a Need with the "python" role. The tracer then
+reads each module the closure keeps with that role, in the environment that imported it, and
+answers with the modules it imports (their packages, bytecode caches, package data and
+distribution metadata), the extension modules (the ELF tracer takes them from there), the
+programs it runs and the data it opens.
+
+How far function bodies are followed (lazy imports, calls): the application's own code (outside
+the stdlib and the site directories) is followed everywhere, and so are the packages it imports
+(their functions are what it calls); other library code is followed at module level and, inside
+functions, within its own top-level package. A library's function-level use of another package
+serves a feature the application may never use: following all of those keeps most of the stdlib
+(`help()` alone reaches pydoc and email). Programs the stdlib runs (compilers for
+ctypes.util, pagers for pydoc) are likewise not followed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from slimmer.rootfs.entry import Entry
+from slimmer.rootfs.filekind import FileKind
+from slimmer.rootfs.fs import SymlinkLoopError
+from slimmer.trace.closure import Need, TraceContext
+from slimmer.trace.commands import ArgvHandler, CommandResolver
+from slimmer.trace.python import reasons
+from slimmer.trace.python.bytecode import bytecode_facts
+from slimmer.trace.python.environment import PythonEnv
+from slimmer.trace.python.finder import ModuleFinder, ModuleKind, ModuleSpec
+from slimmer.trace.python.interpreter import Interpreter, discover
+from slimmer.trace.python.invocation import Invocation, parse_invocation
+from slimmer.trace.python.outside import IMPORTING, CallSite, call_effects
+from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
+from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
+from slimmer.trace.python.startup import startup_modules
+from slimmer.trace.python.syspath import derive_sys_path
+
+ROLE = "python"
+# A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
+_MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    """A module file to read, in the environment that imports it."""
+
+    env: PythonEnv
+    name: str  # "__main__" for the script
+    path: str  # its real path
+    is_package: bool
+    full: bool  # function bodies followed everywhere (see the module docstring)
+
+    @property
+    def top(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+class PythonTracer:
+    """Tracer plug-in for Python modules, and the handler of `python` command lines."""
+
+    name = "python"
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict  # --python-strict: no package data, no whole packages for dynamic imports
+        self.resolver: CommandResolver | None = None
+        self._envs: dict[tuple[str, tuple[str, ...], int], PythonEnv] = {}
+        self._interpreters: dict[str, Interpreter | None] = {}
+        self._pending: dict[str, list[ModuleRef]] = {}
+        self._visited: set[str] = set()  # real paths the closure has handed to `needs`
+        self._analysed: set[tuple[int, str, bool]] = set()
+        self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
+        self._whole: set[tuple[int, str]] = set()
+        self._full: set[tuple[int, str]] = set()  # (env, top-level package) followed everywhere
+        self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
+        self._facts: dict[tuple[int, int], ModuleFacts] = {}
+        self._binaries: dict[str, bytes] = {}
+        self._warned: set[tuple[str | None, str]] = set()
+
+    @property
+    def handlers(self) -> dict[str, ArgvHandler]:
+        return {"python": self.run}
+
+    # -- the program handler --
+
+    def run(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
+        """`python [options] (SCRIPT | -m MODULE | -c CODE) [ARGS]` run from `cwd`."""
+        self.resolver = resolver
+        ctx = resolver.ctx
+        program = resolver.find(argv[0], cwd)
+        invocation = parse_invocation(argv[1:])
+        if program is None or invocation is None:
+            return []
+        interpreter = self._interpreter(program, ctx)
+        if interpreter is None:
+            self._warn(None, f"{program} looks like Python but its library was not found in the image ({reason})")
+            return []
+        script = self._script_path(invocation, cwd, ctx)
+        env = self._environment(interpreter, invocation, ctx, cwd, posixpath.dirname(script) if script else None)
+        found = self._startup(env, invocation, program)
+        if script is not None:
+            found.append(Need(script, f"script run by {posixpath.basename(argv[0])} ({reason})", role=ROLE))
+            found += self._register(ModuleRef(env, "__main__", script, False, True), ctx)
+        elif invocation.module is not None:
+            module = invocation.module
+            found += self._import(env, module, f"module run with -m ({reason})", None, True, full=True)
+            spec = env.finder.find(module)
+            if spec is not None and spec.is_package:
+                found += self._import(env, f"{module}.__main__", f"run as -m {module} ({reason})", None, True,
+                                      full=True)
+        elif invocation.code is not None:
+            facts = parse_source(invocation.code.encode("utf-8", "surrogateescape"))
+            found += self._facts_needs(ModuleRef(env, "__main__", "", False, True), facts, None, cwd)
+        found += self._named_modules(env, invocation.args, reason, cwd)
+        return found
+
+    def _interpreter(self, program: str, ctx: TraceContext) -> Interpreter | None:
+        if program not in self._interpreters:
+            self._interpreters[program] = discover(ctx.fs, program, dict(ctx.env))
+        return self._interpreters[program]
+
+    def _script_path(self, invocation: Invocation, cwd: str, ctx: TraceContext) -> str | None:
+        if invocation.script is None or invocation.script == "-":
+            return None
+        path = posixpath.normpath(posixpath.join(cwd, invocation.script))
+        try:
+            return ctx.fs.resolve(path).path
+        except SymlinkLoopError:
+            return path
+
+    def _environment(self, interpreter: Interpreter, invocation: Invocation, ctx: TraceContext, cwd: str,
+                     main_dir: str | None) -> PythonEnv:
+        env = dict(ctx.env)
+        sys_path = derive_sys_path(ctx.fs, interpreter, invocation, env, main_dir, cwd, env.get("HOME"))
+        key = (interpreter.executable, tuple(sys_path.entries), invocation.optimize)
+        found = self._envs.get(key)
+        if found is None:
+            found = self._envs[key] = PythonEnv(ctx.fs, interpreter, sys_path, invocation.optimize, env)
+        return found
+
+    def _startup(self, env: PythonEnv, invocation: Invocation, program: str) -> list[Need]:
+        interpreter = env.interpreter
+        found = [Need(interpreter.dynload, f"lib-dynload of {program}", optional=True)]
+        if interpreter.venv is not None:
+            found.append(Need(interpreter.venv.config, f"virtual environment of {program} (read at start-up)"))
+        for module, why in startup_modules(env.finder, invocation, env.env):
+            found += self._import(env, module, reasons.startup(why, program), None, True)
+        # The codec registry imports `encodings.NAME` for whatever name a program asks a codec
+        # by (bytes.decode(charset) with a charset from the data): every codec is kept.
+        encodings = env.finder.find("encodings")
+        if encodings is not None and encodings.is_package:
+            why = reasons.startup("codecs looked up by name at run time", program)
+            for module in self._modules_under(env, encodings):
+                found += self._import(env, module, why, None, True)
+        for pth in env.sys_path.pth_files:
+            found.append(Need(pth, f"read at start-up by site ({program})"))
+        for line in env.sys_path.pth_imports:
+            facts = parse_source(line.code.encode("utf-8", "surrogateescape"))
+            found += self._facts_needs(ModuleRef(env, "site", line.pth, False, False), facts, line.pth, "/",
+                                       line.line)
+        return found
+
+    def _named_modules(self, env: PythonEnv, args: list[str], reason: str, cwd: str) -> list[Need]:
+        """Modules named by the program's arguments or the image's Env (`app.wsgi:app`,
+        `DJANGO_SETTINGS_MODULE=site.settings`): servers, task queues and frameworks import them by
+        string, from sys.path or the working directory. Stdlib names are left out: there a word
+        such as `json.dumps` is far more often data."""
+        words = [(f"argument {n} of {reason}", word) for n, word in enumerate(args, 1)]
+        words += [(f"{name} in the image's Env", value) for name, value in sorted(env.env.items()) if name != "PATH"]
+        found: list[Need] = []
+        beside = ModuleFinder(env.fs, [cwd], env.interpreter.extension_suffixes)
+        for where, word in words:
+            if not _MODULE_STRING.match(word) or ("." not in word and ":" not in word):
+                continue
+            module = word.split(":", 1)[0]
+            spec = env.finder.find(module) or beside.find(module)
+            if spec is None or (spec.origin and env.interpreter.in_stdlib(spec.origin)):
+                continue
+            if env.finder.find(module) is None:
+                found += self._emit_chain(env, beside, module, reasons.named_by_string(where))
+            else:
+                found += self._import(env, module, reasons.named_by_string(where), None, True, full=True)
+        return found
+
+    # -- the tracer --
+
+    def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
+        if ctx.roles.get(path) != ROLE:
+            return []
+        self._visited.add(path)
+        found: list[Need] = []
+        for ref in self._pending.pop(path, []):
+            found += self._analyse(ref, entry, ctx)
+        return found
+
+    def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
+        """Queue a module for reading when the closure reaches it; a file the closure already
+        read in another environment (or mode) is read again at once, in this one."""
+        if (id(ref.env), ref.path, ref.full) in self._analysed:
+            return []
+        if ref.path in self._visited:
+            entry = ctx.fs.lookup(ref.path)
+            return self._analyse(ref, entry, ctx) if entry is not None else []
+        self._pending.setdefault(ref.path, []).append(ref)
+        return []
+
+    def _analyse(self, ref: ModuleRef, entry: Entry, ctx: TraceContext) -> list[Need]:
+        key = (id(ref.env), ref.path, ref.full)
+        if key in self._analysed or self.resolver is None:
+            return []
+        self._analysed.add(key)
+        if not ref.full:
+            self._library_refs.setdefault((id(ref.env), ref.top), []).append(ref)
+        facts = self._facts.get(entry.content_key)
+        if facts is None:
+            data = ctx.fs.read(entry)
+            facts = bytecode_facts(data) if ctx.kind(entry) is FileKind.PYTHON_BYTECODE else parse_source(data)
+            self._facts[entry.content_key] = facts
+            if facts.syntax_errors:
+                self._warn(ref.path, f"{facts.syntax_errors} line(s) Python could not be parsed; imports there "
+                                     "may be missed")
+        return self._facts_needs(ref, facts, ref.path, ctx.cwd)
+
+    def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
+                     line: int = 0) -> list[Need]:
+        env = ref.env
+        found: list[Need] = []
+        stdlib = bool(ref.path) and env.interpreter.in_stdlib(ref.path)
+        application = not stdlib and not any(ref.path.startswith(d.rstrip("/") + "/") for d in env.sys_path.site_dirs)
+        for use in facts.imports:
+            if use.main_only and ref.name != "__main__":
+                continue
+            found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
+        assert self.resolver is not None
+        site = CallSite(env, self.resolver, requester, ref.name, cwd)
+        for call in facts.calls:
+            if (call.lazy and not ref.full) or (call.main_only and ref.name != "__main__"):
+                continue
+            if stdlib and call.call.func not in IMPORTING:
+                continue  # see the module docstring: the stdlib's helper programs
+            effects = call_effects(call, site)
+            found += effects.needs
+            for module in effects.imports:
+                found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
+                                      full=application)
+            for what in effects.dynamic:
+                found += self._dynamic(ref, requester, call.line, what, stdlib)
+        return found
+
+    def _import_use(self, ref: ModuleRef, use: ImportUse, requester: str | None, line: int,
+                    stdlib: bool, application: bool) -> list[Need]:
+        env = ref.env
+        base = self._absolute(ref, use)
+        if base is None:
+            return []
+        if use.lazy and not ref.full and use.level == 0 and base.split(".", 1)[0] != ref.top:
+            return []
+        why = reasons.imported(requester, line)
+        guarded = use.guarded or stdlib
+        found = self._import(env, base, why, requester, guarded, full=application) if base else []
+        spec = env.finder.find(base) if base else None
+        if not use.names or spec is None or not spec.is_package:
+            return found
+        names = use.names
+        if names == ("*",):
+            names = self._star_names(env, spec)
+        for name in names:
+            if name != "*" and env.finder.find(f"{base}.{name}") is not None:
+                found += self._import(env, f"{base}.{name}", why, requester, True, full=application)
+        return found
+
+    def _absolute(self, ref: ModuleRef, use: ImportUse) -> str | None:
+        if not use.level:
+            return use.module
+        package = ref.name if ref.is_package else ref.name.rpartition(".")[0]
+        parts = package.split(".") if package else []
+        if use.level - 1 > len(parts) or not parts:
+            return None
+        base = ".".join(parts[: len(parts) - (use.level - 1)])
+        return f"{base}.{use.module}" if use.module else base
+
+    def _star_names(self, env: PythonEnv, spec: ModuleSpec) -> tuple[str, ...]:
+        """`from pkg import *` imports the submodules `__all__` names (nothing else is imported)."""
+        if spec.origin is None or spec.kind is not ModuleKind.SOURCE:
+            return ()
+        entry = env.fs.lookup(spec.origin)
+        if entry is None:
+            return ()
+        facts = self._facts.get(entry.content_key)
+        if facts is None:
+            facts = self._facts[entry.content_key] = parse_source(env.fs.read(entry))
+        return facts.all_names or ()
+
+    def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
+                full: bool = False) -> list[Need]:
+        """`import module`: each package on the way, then the module. `full`: imported by the
+        application, so the package's function bodies are followed too."""
+        chain = env.finder.chain(module)
+        if len(chain) < module.count(".") + 1 and not guarded and requester is not None \
+                and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
+            self._warn(requester, f"{why}: module {module} not found on sys.path")
+        found: list[Need] = self._make_full(env, module.split(".", 1)[0]) if full and chain else []
+        for spec in chain:
+            reason = why if spec.name == module else reasons.package_of(module, why)
+            found += self._module_files(env, env.finder, spec, reason)
+        return found
+
+    def _emit_chain(self, env: PythonEnv, finder: ModuleFinder, module: str, why: str) -> list[Need]:
+        found: list[Need] = []
+        for spec in finder.chain(module):
+            reason = why if spec.name == module else reasons.package_of(module, why)
+            found += self._module_files(env, finder, spec, reason)
+        return found
+
+    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
+        """The files one module is made of, once per environment."""
+        key = (id(env), spec.name)
+        if key in self._emitted:
+            return []
+        self._emitted.add(key)
+        assert self.resolver is not None
+        ctx = self.resolver.ctx
+        if spec.origin is None:
+            return [Need(location, reason, optional=True) for location in spec.locations]
+        found: list[Need] = []
+        if spec.kind is ModuleKind.EXTENSION:
+            found.append(Need(spec.origin, reason))
+        else:
+            found.append(Need(spec.origin, reason, role=ROLE))
+            try:
+                real = ctx.fs.resolve(spec.origin).path
+            except SymlinkLoopError:
+                real = spec.origin
+            full = (id(env), spec.name.split(".", 1)[0]) in self._full
+            found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
+        if spec.kind is ModuleKind.SOURCE:
+            found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
+        if spec.is_package and not self.strict:
+            found += [Need(path, reasons.package_data(spec.locations[0])) for path in
+                      package_data(finder, spec.locations[0])]
+        dist = env.distributions.owner(spec.origin)
+        if dist is not None:
+            found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
+        return found
+
+    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, what: str, stdlib: bool) -> list[Need]:
+        """An import by a computed name: warn (outside the stdlib, where it is the norm), and keep
+        the whole top-level package it happens in, unless --python-strict."""
+        where = reasons.at(requester, line)
+        top = ref.name.split(".", 1)[0]
+        env = ref.env
+        spec = env.finder.find(top) if ref.name != "__main__" else None
+        keeps_whole = not self.strict and spec is not None and spec.is_package
+        if not stdlib:
+            tail = f"; package {top} is kept whole" if keeps_whole else ""
+            self._warn(requester, f"line {line}: {what}: its module cannot be known statically{tail}")
+        if not keeps_whole or spec is None or (id(env), top) in self._whole:
+            return []
+        self._whole.add((id(env), top))
+        reason = reasons.kept_whole(top, where, what)
+        found: list[Need] = self._make_full(env, top)
+        for module in self._modules_under(env, spec):
+            found += self._import(env, module, reason, requester, True)
+        return found
+
+    def _make_full(self, env: PythonEnv, top: str) -> list[Need]:
+        """Follow a package's function bodies from now on, and in the modules already read."""
+        key = (id(env), top)
+        if key in self._full:
+            return []
+        self._full.add(key)
+        assert self.resolver is not None
+        found: list[Need] = []
+        for ref in self._library_refs.pop(key, []):
+            entry = self.resolver.ctx.fs.lookup(ref.path)
+            if entry is not None:
+                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True), entry,
+                                       self.resolver.ctx)
+        for refs in self._pending.values():
+            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, True) if (id(r.env), r.top) == key else r
+                       for r in refs]
+        return found
+
+    def _builtin(self, env: PythonEnv, module: str) -> bool:
+        """Compiled into the interpreter (`sys`, `itertools`): the table of built-in modules is in
+        the strings of the executable or its libpython."""
+        real = env.interpreter.real
+        data = self._binaries.get(real)
+        if data is None:
+            chunks = []
+            for path in env.interpreter.binaries(env.fs):
+                entry = env.fs.lookup(path)
+                if entry is not None and entry.is_file:
+                    chunks.append(env.fs.read(entry))
+            data = self._binaries[real] = b"".join(chunks)
+        return b"\0" + module.encode() + b"\0" in data
+
+    def _warn(self, path: str | None, message: str) -> None:
+        if (path, message) not in self._warned and self.resolver is not None:
+            self._warned.add((path, message))
+            self.resolver.ctx.warn(path, message)
+
+    def _modules_under(self, env: PythonEnv, package: ModuleSpec) -> list[str]:
+        """Every module and subpackage of a package, test folders left out."""
+        found: list[str] = []
+        stack = [package]
+        while stack:
+            spec = stack.pop()
+            for name in env.finder.submodule_names(spec):
+                if name in SKIPPED_FOLDERS:
+                    continue
+                child = env.finder.find(f"{spec.name}.{name}")
+                if child is None:
+                    continue
+                found.append(child.name)
+                if child.is_package and child.kind is not ModuleKind.NAMESPACE:
+                    stack.append(child)
+        return sorted(found)
+
