@@ -139,6 +139,8 @@ def _known_prefix(value: Value | list[Value]) -> list[str] | None:
 
 def _running(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:
     argv = _argv_of(call, names)
+    if argv and call.func == "shutil.which" and site.resolver.find(argv[0], site.cwd) is None:
+        return  # which() answers None for a missing program: nothing to keep, nothing wrong
     if not argv:
         site.resolver.ctx.warn(site.path, f"line {line}: {call.func}() runs a program whose name is computed "
                                           "at run time")

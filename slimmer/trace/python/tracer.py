@@ -19,6 +19,7 @@ ctypes.util, pagers for pydoc) are likewise not followed.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Iterable
@@ -42,6 +43,8 @@ from slimmer.trace.python.startup import startup_modules
 from slimmer.trace.python.syspath import derive_sys_path
 
 ROLE = "python"
+# Stdlib modules that import by a name computed from the build: the modules that name can be.
+STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
 _MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
 
@@ -81,6 +84,9 @@ class PythonTracer:
         self._facts: dict[tuple[int, int], ModuleFacts] = {}
         self._binaries: dict[str, bytes] = {}
         self._warned: set[tuple[str | None, str]] = set()
+        # `python` run with no script, as the shell analysis hands commands on (without their
+        # arguments, until it keeps them): (interpreter, invocation, cwd).
+        self._bare_runs: list[tuple[Interpreter, Invocation, str]] = []
 
     @property
     def handlers(self) -> dict[str, ArgvHandler]:
@@ -116,6 +122,8 @@ class PythonTracer:
         elif invocation.code is not None:
             facts = parse_source(invocation.code.encode("utf-8", "surrogateescape"))
             found += self._facts_needs(ModuleRef(env, "__main__", "", False, True), facts, None, cwd)
+        else:
+            self._bare_runs.append((interpreter, invocation, cwd))
         found += self._named_modules(env, invocation.args, reason, cwd)
         return found
 
@@ -191,12 +199,23 @@ class PythonTracer:
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         if ctx.roles.get(path) != ROLE:
-            return []
+            return self._named_script(path, entry, ctx)
         self._visited.add(path)
         found: list[Need] = []
         for ref in self._pending.pop(path, []):
             found += self._analyse(ref, entry, ctx)
         return found
+
+    def _named_script(self, path: str, entry: Entry, ctx: TraceContext) -> list[Need]:
+        """A `.py` file kept because a shell script names it, where that script also runs `python`
+        with arguments the shell analysis did not pass on (`exec python3 /app/main.py "$@"`): it
+        is read as that interpreter's script."""
+        if not self._bare_runs or not path.endswith(".py") or ctx.roles.get(path) is not None:
+            return []
+        interpreter, invocation, cwd = self._bare_runs[0]
+        env = self._environment(interpreter, invocation, ctx, cwd, posixpath.dirname(path))
+        self._visited.add(path)
+        return self._analyse(ModuleRef(env, "__main__", path, False, True), entry, ctx)
 
     def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
         """Queue a module for reading when the closure reaches it; a file the closure already
@@ -343,6 +362,10 @@ class PythonTracer:
         if spec.is_package and not self.strict:
             found += [Need(path, reasons.package_data(spec.locations[0])) for path in
                       package_data(finder, spec.locations[0])]
+        pattern = STDLIB_COMPUTED_IMPORTS.get(spec.name)
+        if pattern is not None and env.interpreter.in_stdlib(spec.origin):
+            for name in sorted(fnmatch.filter(env.finder.listing(env.interpreter.stdlib), pattern + ".py")):
+                found += self._import(env, name[:-3], f"imported by {spec.name} by a name the build sets", None, True)
         dist = env.distributions.owner(spec.origin)
         if dist is not None:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
@@ -398,7 +421,8 @@ class PythonTracer:
                 if entry is not None and entry.is_file:
                     chunks.append(env.fs.read(entry))
             data = self._binaries[real] = b"".join(chunks)
-        return b"\0" + module.encode() + b"\0" in data
+        # Linkers merge string tails ("errno" may end "Py_errno"): only the end is certain.
+        return re.search(rb"(?<![\w.])" + re.escape(module.encode()) + rb"\0", data) is not None
 
     def _warn(self, path: str | None, message: str) -> None:
         if (path, message) not in self._warned and self.resolver is not None:
