@@ -75,6 +75,7 @@ class RootOptions:
 
     include_exe: tuple[str, ...] = ()
     include: tuple[str, ...] = ()  # paths or globs, kept with everything under them
+    python_strict: bool = False  # Python: only traced modules (no package data, no whole packages)
 
 
 def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOptions = RootOptions()) -> list[Need]:

@@ -33,7 +33,7 @@ def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
                 exclude: tuple[str, ...] = ()) -> TraceResult:
     """Everything the container run by `spec` needs, minus what `exclude` removes."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
-    resolver, tracers = make_tracers(ctx)
+    resolver, tracers = make_tracers(ctx, options.python_strict)
     keep = close(roots(spec, fs, resolver, options), tracers, ctx)
     return TraceResult(keep, ctx, apply_excludes(keep, exclude))
 
