@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
+from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache, LdCacheError, parse_ldcache
 from slimmer.trace.python.finder import ModuleFinder
 from slimmer.trace.python.interpreter import Interpreter
 from slimmer.trace.python.metadata import DistributionIndex
@@ -24,6 +25,7 @@ class PythonEnv:
     env: dict[str, str]
     finder: ModuleFinder = field(init=False)
     distributions: DistributionIndex = field(init=False)
+    _ld_cache: LdCache | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.finder = ModuleFinder(self.fs, self.sys_path.entries, self.interpreter.extension_suffixes)
@@ -44,6 +46,18 @@ class PythonEnv:
         folder, _, name = source.rpartition("/")
         optimization = f".opt-{self.optimize}" if self.optimize else ""
         return f"{folder}/__pycache__/{name[:-3]}.{self.interpreter.cache_tag}{optimization}.pyc"
+
+    def ld_cache(self) -> LdCache | None:
+        """The image's /etc/ld.so.cache (what `ldconfig -p` prints), for ctypes."""
+        if self._ld_cache is None:
+            entry = self.fs.lookup(LD_SO_CACHE)
+            if entry is None or not entry.is_file:
+                return None
+            try:
+                self._ld_cache = parse_ldcache(self.fs.read(entry))
+            except (LdCacheError, ValueError):
+                return None
+        return self._ld_cache
 
     @property
     def tzpath(self) -> tuple[str, ...]:

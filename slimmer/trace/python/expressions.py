@@ -196,6 +196,15 @@ def strings_in(expr: Expr) -> list[str]:
     return []
 
 
+def known_prefix(expr: Expr | None, names: Mapping[str, str]) -> str:
+    """The start of a string built at run time that is known statically (`f"pkg.{name}"` -> "pkg.")."""
+    if isinstance(expr, BinOp) and expr.op == "+":
+        left = evaluate(expr.left, names)
+        return left if isinstance(left, str) else known_prefix(expr.left, names)
+    value = evaluate(expr, names)
+    return value if isinstance(value, str) else ""
+
+
 # -- evaluation -----------------------------------------------------------------------------
 
 _PATH_FUNCTIONS: dict[str, Callable[..., str]] = {

@@ -13,7 +13,7 @@ from slimmer.trace.closure import Need
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.python import reasons
 from slimmer.trace.python.environment import PythonEnv
-from slimmer.trace.python.expressions import Call, Ref, Value, evaluate
+from slimmer.trace.python.expressions import Call, Ref, Value, evaluate, known_prefix
 from slimmer.trace.python.source import CallUse
 
 IMPORTING = frozenset({"__import__", "importlib.import_module", "importlib.__import__", "importlib.util.find_spec"})
@@ -34,14 +34,20 @@ RESOURCES = frozenset({"importlib.resources.files", "importlib.resources.read_te
 METADATA = frozenset({"importlib.metadata.version", "importlib.metadata.distribution", "importlib.metadata.metadata",
                       "importlib.metadata.files", "importlib.metadata.requires", "importlib_metadata.version"})
 ENTRY_POINTS = frozenset({"importlib.metadata.entry_points", "importlib_metadata.entry_points"})
-LIBRARY_FOLDERS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
+LIBRARY_FOLDERS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")  # glibc's default search folders
+
+
+@dataclass(frozen=True)
+class DynamicImport:
+    what: str  # for the warning
+    within: str  # the package the known start of the name ("pkg.sub." in f"pkg.sub.{x}") names, or ""
 
 
 @dataclass
 class CallEffects:
     needs: list[Need] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)  # absolute module names imported by the call
-    dynamic: list[str] = field(default_factory=list)  # what could not be worked out, for a warning
+    dynamic: list[DynamicImport] = field(default_factory=list)  # imports whose module is not known
 
 
 @dataclass
@@ -82,14 +88,18 @@ def call_effects(use: CallUse, site: CallSite) -> CallEffects:
 
 
 def _importing(call: Call, names: dict[str, str], effects: CallEffects) -> None:
-    name = evaluate(call.argument(0, "name"), names)
+    argument = call.argument(0, "name")
+    name = evaluate(argument, names)
     if not isinstance(name, str) or not name.strip("."):
-        effects.dynamic.append(f"{call.func}() of a name computed at run time")
+        prefix = known_prefix(argument, names)
+        within = prefix.rpartition(".")[0] if not prefix.startswith(".") else ""
+        effects.dynamic.append(DynamicImport(f"{call.func}() of a name computed at run time", within))
         return
     if name.startswith("."):
         package = evaluate(call.argument(1, "package"), names)
         if not isinstance(package, str):
-            effects.dynamic.append(f"{call.func}({name!r}) relative to a package computed at run time")
+            effects.dynamic.append(DynamicImport(f"{call.func}({name!r}) relative to a package computed at run time",
+                                                 ""))
             return
         level = len(name) - len(name.lstrip("."))
         base = package.rsplit(".", level - 1)[0] if level > 1 else package
@@ -149,30 +159,40 @@ def _running(call: Call, names: dict[str, str], line: int, site: CallSite, effec
 
 
 def _native(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:
-    name = evaluate(call.argument(0, "name"), names)
+    """ctypes.CDLL("libx.so.1") is a dlopen: a path is taken as it is, a name is found through
+    LD_LIBRARY_PATH, /etc/ld.so.cache and the default folders; find_library("x") reads
+    `ldconfig -p`, the same cache, for `libx.so*`. The ELF tracer takes the library from there."""
+    argument = call.argument(0, "name")
+    name = evaluate(argument, names)
     reason = f"loaded with {call.func} at {reasons.at(site.path, line)}"
+    if isinstance(argument, Call) and argument.func == "ctypes.util.find_library":
+        return  # CDLL(find_library("x")): the inner call is traced on its own
     if not isinstance(name, str):
         site.resolver.ctx.warn(site.path, f"line {line}: {call.func}() of a library named at run time")
         return
     if "/" in name:
         effects.needs.append(Need(name, reason, optional=True))
         return
-    filename = f"lib{name}.so" if call.func == "ctypes.util.find_library" else name
-    for path in _libraries(site, filename):
-        effects.needs.append(Need(path, reason))
+    by_name = call.func == "ctypes.util.find_library"
+    found = _in_cache(site.env, f"lib{name}.so" if by_name else name, prefix=by_name)
+    if found is None and not by_name:
+        folders = [*site.env.env.get("LD_LIBRARY_PATH", "").split(":"), *LIBRARY_FOLDERS]
+        found = next((path for folder in folders if folder
+                      and site.env.fs.lookup(path := posixpath.join(folder, name)) is not None), None)
+    if found is None:
+        site.resolver.ctx.warn(site.path, f"line {line}: {call.func}({name!r}): no such library in the image")
+        return
+    effects.needs.append(Need(found, reason))
 
 
-def _libraries(site: CallSite, filename: str) -> list[str]:
-    """A library name as dlopen finds it in the usual folders (and their multiarch sub-folders);
-    find_library's `libNAME.so` also matches its versioned files."""
-    fs = site.env.fs
-    for folder in LIBRARY_FOLDERS:
-        candidates = [folder, *(posixpath.join(folder, sub) for sub in fs.listdir(folder) if sub.endswith("-gnu"))]
-        for candidate in candidates:
-            matches = sorted(n for n in fs.listdir(candidate) if n == filename or n.startswith(filename + "."))
-            if matches:
-                return [posixpath.join(candidate, matches[0])]
-    return []
+def _in_cache(env: PythonEnv, name: str, prefix: bool) -> str | None:
+    cache = env.ld_cache()
+    if cache is None:
+        return None
+    for entry in cache.entries:
+        if entry.key == name or (prefix and entry.key.startswith(name + ".")):
+            return entry.path
+    return None
 
 
 def _opening(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-from slimmer.trace.python.expressions import MAX_DEPTH, Call, Converter, Expr, strings_in
+from slimmer.trace.python.expressions import MAX_DEPTH, Call, Converter, Expr, dotted, strings_in
 
 _LANGUAGE = Language(tree_sitter_python.language())
 _QUERY = Query(_LANGUAGE, """
@@ -25,6 +25,7 @@ _QUERY = Query(_LANGUAGE, """
 (call function: [(identifier) (attribute)] @callee) @call
 (assignment left: (identifier) @target right: (_) @value) @assign
 (augmented_assignment left: (identifier) @target right: (_) @value) @assign
+(attribute object: (identifier) @attribute_head)
 """)
 
 # Calls whose arguments are worth reading, by the last part of their name: checked on the text
@@ -59,6 +60,7 @@ class ImportUse:
     guarded: bool  # inside try/if/with or a function: a missing module need not be an error
     lazy: bool = False  # inside a function: runs only when the function is called
     main_only: bool = False  # under `if __name__ == "__main__":`: runs only when the file is the script
+    on_attribute: bool = False  # in a module-level `__getattr__` (PEP 562): runs when code asks for the name
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ModuleFacts:
     calls: tuple[CallUse, ...]
     all_names: tuple[str, ...] | None  # __all__, when it is literal
     syntax_errors: int  # lines tree-sitter could not parse (the rest is still read)
+    attributes: frozenset[str] = frozenset()  # dotted names used on imported modules (`numpy.random.rand`)
 
 
 def parse_source(data: bytes) -> ModuleFacts:
@@ -95,15 +98,25 @@ def parse_source(data: bytes) -> ModuleFacts:
         if last in INTERESTING_CALLS:
             calls.append(CallUse(converter.call(node), node.start_point.row + 1, _guarded(node), _lazy(node),
                                  _main_only(node)))
+    attributes = set()
+    imported_names = {name.encode() for name in aliases}
+    for head in captures.get("attribute_head", []):
+        if head.text in imported_names and head.parent is not None:
+            chain = head.parent
+            while chain.parent is not None and chain.parent.type == "attribute":
+                chain = chain.parent
+            name = dotted(chain)
+            if name is not None:
+                attributes.add(converter.resolve_name(name))
     return ModuleFacts(tuple(imports), tuple(calls), assignments.all_names(converter),
-                       _error_lines(tree.root_node) if tree.root_node.has_error else 0)
+                       _error_lines(tree.root_node) if tree.root_node.has_error else 0, frozenset(attributes))
 
 
 def _imports(node: Node) -> list[ImportUse]:
     line = node.start_point.row + 1
-    guarded, lazy, main_only = _guarded(node), _lazy(node), _main_only(node)
+    guarded, lazy, main_only, on_attribute = _guarded(node), _lazy(node), _main_only(node), _in_getattr(node)
     if node.type == "import_statement":
-        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only)
+        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only, on_attribute)
                 for name in node.children_by_field_name("name")]
     module_node = node.child_by_field_name("module_name")
     level, module = 0, ""
@@ -119,7 +132,7 @@ def _imports(node: Node) -> list[ImportUse]:
         names: tuple[str, ...] = ("*",)
     else:
         names = tuple(_imported_name(name) for name in node.children_by_field_name("name"))
-    return [ImportUse(module, level, names, line, guarded, lazy, main_only)]
+    return [ImportUse(module, level, names, line, guarded, lazy, main_only, on_attribute)]
 
 
 def dotted_text(node: Node) -> str:
@@ -162,6 +175,18 @@ def _aliases(imports: list[ImportUse], nodes: list[Node]) -> dict[str, str]:
             else:
                 aliases[dotted_text(name)] = f"{module}.{dotted_text(name)}"
     return aliases
+
+
+def _in_getattr(node: Node) -> bool:
+    """Inside `def __getattr__` at module level (not a method)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "function_definition":
+            name = parent.child_by_field_name("name")
+            outer = parent.parent
+            return name is not None and name.text == b"__getattr__" and outer is not None and outer.type == "module"
+        parent = parent.parent
+    return False
 
 
 def _main_only(node: Node) -> bool:

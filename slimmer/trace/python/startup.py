@@ -27,6 +27,9 @@ def startup_modules(finder: ModuleFinder, invocation: Invocation, env: dict[str,
         found.append((f"encodings.{codec}", "encoding of the locale the environment selects"))
     if not invocation.no_site:
         found.append(("site", "sys.path set-up (site)"))
+        found.append(("sitecustomize", "site's customisation hook, when present"))
+        if not invocation.no_user_site:
+            found.append(("usercustomize", "site's per-user customisation hook, when present"))
     if invocation.module is not None:
         found.append(("runpy", "runs the module given with -m"))
     return found

@@ -36,7 +36,7 @@ from slimmer.trace.python.environment import PythonEnv
 from slimmer.trace.python.finder import ModuleFinder, ModuleKind, ModuleSpec
 from slimmer.trace.python.interpreter import Interpreter, discover
 from slimmer.trace.python.invocation import Invocation, parse_invocation
-from slimmer.trace.python.outside import IMPORTING, CallSite, call_effects
+from slimmer.trace.python.outside import IMPORTING, CallSite, DynamicImport, call_effects
 from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
 from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
 from slimmer.trace.python.startup import startup_modules
@@ -77,12 +77,15 @@ class PythonTracer:
         self._pending: dict[str, list[ModuleRef]] = {}
         self._visited: set[str] = set()  # real paths the closure has handed to `needs`
         self._analysed: set[tuple[int, str, bool]] = set()
-        self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
+        # (env, module name) whose files were emitted -> whether its bytecode cache was too
+        self._emitted: dict[tuple[int, str], bool] = {}
         self._whole: set[tuple[int, str]] = set()
         self._full: set[tuple[int, str]] = set()  # (env, top-level package) followed everywhere
         self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
         self._facts: dict[tuple[int, int], ModuleFacts] = {}
         self._binaries: dict[str, bytes] = {}
+        self._attributes: dict[int, set[str]] = {}  # env -> dotted names traced code uses on modules
+        self._on_attribute: dict[tuple[int, str], list[tuple[ModuleRef, ImportUse]]] = {}
         self._warned: set[tuple[str | None, str]] = set()
         # `python` run with no script, as the shell analysis hands commands on (without their
         # arguments, until it keeps them): (interpreter, invocation, cwd).
@@ -251,8 +254,12 @@ class PythonTracer:
         found: list[Need] = []
         stdlib = bool(ref.path) and env.interpreter.in_stdlib(ref.path)
         application = not stdlib and not any(ref.path.startswith(d.rstrip("/") + "/") for d in env.sys_path.site_dirs)
+        if ref.full:
+            found += self._referenced(env, facts.attributes)
         for use in facts.imports:
             if use.main_only and ref.name != "__main__":
+                continue
+            if use.on_attribute and not self._asked_for(ref, use):
                 continue
             found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
         assert self.resolver is not None
@@ -267,8 +274,36 @@ class PythonTracer:
             for module in effects.imports:
                 found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
                                       full=application)
-            for what in effects.dynamic:
-                found += self._dynamic(ref, requester, call.line, what, stdlib)
+            for dynamic in effects.dynamic:
+                found += self._dynamic(ref, requester, call.line, dynamic, stdlib)
+        return found
+
+    def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
+        """Whether traced code names what a `__getattr__` import loads (`np.random` for numpy's
+        lazy `random`); if not yet, the import waits until some code does (PEP 562 lazy modules)."""
+        base = self._absolute(ref, use)
+        if not base:
+            return True
+        targets = [f"{base}.{name}" for name in use.names if name != "*"] or [base]
+        names = self._attributes.setdefault(id(ref.env), set())
+        if any(t == n or n.startswith(t + ".") for t in targets for n in names):
+            return True
+        for target in targets:
+            self._on_attribute.setdefault((id(ref.env), target), []).append((ref, use))
+        return False
+
+    def _referenced(self, env: PythonEnv, attributes: frozenset[str]) -> list[Need]:
+        """Names code uses on imported modules; `__getattr__` imports waiting for one run now."""
+        names = self._attributes.setdefault(id(env), set())
+        fresh = attributes - names
+        names |= fresh
+        found: list[Need] = []
+        for name in sorted(fresh):
+            parts = name.split(".")
+            for end in range(1, len(parts) + 1):
+                for ref, use in self._on_attribute.pop((id(env), ".".join(parts[:end])), []):
+                    stdlib = env.interpreter.in_stdlib(ref.path)
+                    found += self._import_use(ref, use, ref.path, use.line, stdlib, False)
         return found
 
     def _import_use(self, ref: ModuleRef, use: ImportUse, requester: str | None, line: int,
@@ -316,9 +351,11 @@ class PythonTracer:
         return facts.all_names or ()
 
     def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
-                full: bool = False) -> list[Need]:
+                full: bool = False, cached: bool = True) -> list[Need]:
         """`import module`: each package on the way, then the module. `full`: imported by the
-        application, so the package's function bodies are followed too."""
+        application, so the package's function bodies are followed too; `cached`: with the
+        bytecode cache (a module kept only by the conservative default for dynamic imports is
+        kept as source: CPython compiles it if it is ever imported)."""
         chain = env.finder.chain(module)
         if len(chain) < module.count(".") + 1 and not guarded and requester is not None \
                 and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
@@ -326,7 +363,7 @@ class PythonTracer:
         found: list[Need] = self._make_full(env, module.split(".", 1)[0]) if full and chain else []
         for spec in chain:
             reason = why if spec.name == module else reasons.package_of(module, why)
-            found += self._module_files(env, env.finder, spec, reason)
+            found += self._module_files(env, env.finder, spec, reason, cached)
         return found
 
     def _emit_chain(self, env: PythonEnv, finder: ModuleFinder, module: str, why: str) -> list[Need]:
@@ -336,12 +373,16 @@ class PythonTracer:
             found += self._module_files(env, finder, spec, reason)
         return found
 
-    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
-        """The files one module is made of, once per environment."""
+    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str,
+                      cached: bool = True) -> list[Need]:
+        """The files one module is made of, once per environment (its cache when first asked for)."""
         key = (id(env), spec.name)
         if key in self._emitted:
-            return []
-        self._emitted.add(key)
+            if not cached or self._emitted[key] or spec.kind is not ModuleKind.SOURCE or spec.origin is None:
+                return []
+            self._emitted[key] = True
+            return [Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True)]
+        self._emitted[key] = cached
         assert self.resolver is not None
         ctx = self.resolver.ctx
         if spec.origin is None:
@@ -357,7 +398,7 @@ class PythonTracer:
                 real = spec.origin
             full = (id(env), spec.name.split(".", 1)[0]) in self._full
             found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
-        if spec.kind is ModuleKind.SOURCE:
+        if spec.kind is ModuleKind.SOURCE and cached:
             found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
         if spec.is_package and not self.strict:
             found += [Need(path, reasons.package_data(spec.locations[0])) for path in
@@ -371,24 +412,27 @@ class PythonTracer:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
         return found
 
-    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, what: str, stdlib: bool) -> list[Need]:
+    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport,
+                 stdlib: bool) -> list[Need]:
         """An import by a computed name: warn (outside the stdlib, where it is the norm), and keep
-        the whole top-level package it happens in, unless --python-strict."""
-        where = reasons.at(requester, line)
-        top = ref.name.split(".", 1)[0]
+        the whole top-level package it happens in (or the subpackage the known start of the name
+        gives, `f"pkg.sub.{x}"`), unless --python-strict."""
         env = ref.env
-        spec = env.finder.find(top) if ref.name != "__main__" else None
+        top = ref.name.split(".", 1)[0]
+        within = env.finder.find(dynamic.within) if dynamic.within else None
+        spec = within if within is not None and within.is_package else \
+            env.finder.find(top) if ref.name != "__main__" else None
         keeps_whole = not self.strict and spec is not None and spec.is_package
         if not stdlib:
-            tail = f"; package {top} is kept whole" if keeps_whole else ""
-            self._warn(requester, f"line {line}: {what}: its module cannot be known statically{tail}")
-        if not keeps_whole or spec is None or (id(env), top) in self._whole:
+            tail = f"; package {spec.name} is kept whole" if keeps_whole and spec is not None else ""
+            self._warn(requester, f"line {line}: {dynamic.what}: its module cannot be known statically{tail}")
+        if not keeps_whole or spec is None or (id(env), spec.name) in self._whole:
             return []
-        self._whole.add((id(env), top))
-        reason = reasons.kept_whole(top, where, what)
-        found: list[Need] = self._make_full(env, top)
+        self._whole.add((id(env), spec.name))
+        reason = reasons.kept_whole(spec.name, reasons.at(requester, line), dynamic.what)
+        found: list[Need] = self._make_full(env, spec.name.split(".", 1)[0])
         for module in self._modules_under(env, spec):
-            found += self._import(env, module, reason, requester, True)
+            found += self._import(env, module, reason, requester, True, cached=False)
         return found
 
     def _make_full(self, env: PythonEnv, top: str) -> list[Need]:
