@@ -97,7 +97,7 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
               Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True),
               Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True)]
     found += _timezone_needs(spec.env)
-    found += _locale_needs(spec.env)
+    found += locale_needs(spec.env)
     return found
 
 
@@ -163,7 +163,7 @@ def _timezone_needs(env: dict[str, str]) -> list[Need]:
                  optional=not tz[0].isalpha() or "," in tz)]
 
 
-def _locale_needs(env: dict[str, str]) -> list[Need]:
+def locale_needs(env: dict[str, str]) -> list[Need]:
     found: list[Need] = []
     for variable in LOCALE_VARIABLES:
         name = env.get(variable, "")

@@ -47,6 +47,9 @@ class ModuleFinder:
             (".py", ModuleKind.SOURCE), (".pyc", ModuleKind.BYTECODE))
         self._listings: dict[str, dict[str, EntryType]] = {}
         self._found: dict[str, ModuleSpec | None] = {}
+        # module name -> files the search stats on its way (a file named like the module in an
+        # earlier directory, such as the `flask` console script when bin/ is on sys.path)
+        self.probed: dict[str, list[str]] = {}
 
     def find(self, name: str) -> ModuleSpec | None:
         """The spec of a dotted module name (its parents are found on the way), None if missing."""
@@ -97,6 +100,8 @@ class ModuleFinder:
             listing = self.listing(location)
             if not listing:
                 continue
+            if listing.get(tail) is EntryType.FILE:
+                self.probed.setdefault(name, []).append(posixpath.join(location, tail))
             if listing.get(tail) is EntryType.DIR:
                 package = posixpath.join(location, tail)
                 inside = self.listing(package)

@@ -41,6 +41,7 @@ LIBRARY_FOLDERS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")  # glibc's defaul
 class DynamicImport:
     what: str  # for the warning
     within: str  # the package the known start of the name ("pkg.sub." in f"pkg.sub.{x}") names, or ""
+    from_parameter: bool = False  # the name is a parameter of the function: its callers give it
 
 
 @dataclass
@@ -67,7 +68,7 @@ def call_effects(use: CallUse, site: CallSite) -> CallEffects:
     effects = CallEffects()
     func = call.func
     if func in IMPORTING:
-        _importing(call, names, effects)
+        _importing(call, names, effects, use.parameters)
     elif func in RUN_ARGV | RUN_SHELL | EXEC_VECTOR | EXEC_LIST | SPAWN_VECTOR | SPAWN_LIST or func == "shutil.which":
         _running(call, names, use.line, site, effects)
     elif func in NATIVE:
@@ -87,13 +88,15 @@ def call_effects(use: CallUse, site: CallSite) -> CallEffects:
     return effects
 
 
-def _importing(call: Call, names: dict[str, str], effects: CallEffects) -> None:
+def _importing(call: Call, names: dict[str, str], effects: CallEffects, parameters: frozenset[str]) -> None:
     argument = call.argument(0, "name")
     name = evaluate(argument, names)
     if not isinstance(name, str) or not name.strip("."):
         prefix = known_prefix(argument, names)
         within = prefix.rpartition(".")[0] if not prefix.startswith(".") else ""
-        effects.dynamic.append(DynamicImport(f"{call.func}() of a name computed at run time", within))
+        from_parameter = isinstance(argument, Ref) and argument.name in parameters
+        what = f"{call.func}() of a name " + ("its callers give" if from_parameter else "computed at run time")
+        effects.dynamic.append(DynamicImport(what, within, from_parameter))
         return
     if name.startswith("."):
         package = evaluate(call.argument(1, "package"), names)

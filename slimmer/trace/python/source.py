@@ -70,6 +70,8 @@ class CallUse:
     guarded: bool
     lazy: bool = False
     main_only: bool = False
+    on_attribute: bool = False
+    parameters: frozenset[str] = frozenset()  # of the function the call is in: values its callers give
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def parse_source(data: bytes) -> ModuleFacts:
         last = callee.text.rsplit(b".", 1)[-1].decode("utf-8", "replace")
         if last in INTERESTING_CALLS:
             calls.append(CallUse(converter.call(node), node.start_point.row + 1, _guarded(node), _lazy(node),
-                                 _main_only(node)))
+                                 _main_only(node), _in_getattr(node), _parameters(node)))
     attributes = set()
     imported_names = {name.encode() for name in aliases}
     for head in captures.get("attribute_head", []):
@@ -175,6 +177,21 @@ def _aliases(imports: list[ImportUse], nodes: list[Node]) -> dict[str, str]:
             else:
                 aliases[dotted_text(name)] = f"{module}.{dotted_text(name)}"
     return aliases
+
+
+def _parameters(node: Node) -> frozenset[str]:
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
+        parent = parent.parent
+    parameters = parent.child_by_field_name("parameters") if parent is not None else None
+    names = set()
+    for child in parameters.named_children if parameters is not None else ():
+        name = child if child.type == "identifier" else child.child_by_field_name("name")
+        if name is None:
+            name = next((c for c in child.named_children if c.type == "identifier"), None)
+        if name is not None and name.text is not None:
+            names.add(name.text.decode())
+    return frozenset(names)
 
 
 def _in_getattr(node: Node) -> bool:

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 
+from slimmer.rootfs.fs import RootFS
+from slimmer.trace.closure import Need
+from slimmer.trace.elf.extras import GCONV_CONFIGS, GCONV_DIR_CANDIDATES
 from slimmer.trace.python.finder import ModuleFinder
 from slimmer.trace.python.invocation import Invocation
+from slimmer.trace.roots import TRIVIAL_LOCALES, locale_needs
 
 _ALIAS = re.compile(r"""^\s*'([\w.]+)'\s*:\s*'(\w+)'""", re.M)
 LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
@@ -32,6 +36,24 @@ def startup_modules(finder: ModuleFinder, invocation: Invocation, env: dict[str,
             found.append(("usercustomize", "site's per-user customisation hook, when present"))
     if invocation.module is not None:
         found.append(("runpy", "runs the module given with -m"))
+    return found
+
+
+def coerced_locale_needs(fs: RootFS, invocation: Invocation, env: dict[str, str], program: str) -> list[Need]:
+    """In the C or POSIX locale (a container's default) CPython sets LC_CTYPE to C.UTF-8 (PEP 538),
+    and glibc then reads that locale and the gconv configuration for its charset."""
+    name = next((env[v] for v in LOCALE_VARIABLES if env.get(v)), "")
+    coerce = env.get("PYTHONCOERCECLOCALE", "") if not invocation.ignore_environment else ""
+    if name not in TRIVIAL_LOCALES or coerce == "0":
+        return []
+    why = f"C locale coerced to C.UTF-8 by {program} (PEP 538)"
+    found = [Need(n.path, why, recursive=n.recursive, optional=True) for n in locale_needs({"LC_CTYPE": "C.UTF-8"})]
+    for pattern in GCONV_DIR_CANDIDATES:
+        if "{libc_dir}" in pattern:
+            continue
+        for folder in fs.glob(pattern.format(triplet="*")):
+            found += [Need(f"{folder}/{config}", f"gconv configuration read for the charset of the {why}",
+                           optional=True) for config in GCONV_CONFIGS]
     return found
 
 

@@ -8,12 +8,13 @@ answers with the modules it imports (their packages, bytecode caches, package da
 distribution metadata), the extension modules (the ELF tracer takes them from there), the
 programs it runs and the data it opens.
 
-How far function bodies are followed (lazy imports, calls): the application's own code (outside
-the stdlib and the site directories) is followed everywhere, and so are the packages it imports
-(their functions are what it calls); other library code is followed at module level and, inside
-functions, within its own top-level package. A library's function-level use of another package
-serves a feature the application may never use: following all of those keeps most of the stdlib
-(`help()` alone reaches pydoc and email). Programs the stdlib runs (compilers for
+How far function bodies are followed (lazy imports, calls): the application's own code (the
+script, and modules of neither the stdlib nor an installed distribution) is followed everywhere,
+and so are the packages it imports (their functions are what it calls); other library code is
+followed at module level and, inside functions, within its own top-level package. A library's
+function-level use of another package serves a feature the application may never use:
+following all of those keeps most of the stdlib (`help()` alone reaches pydoc and email).
+Programs the stdlib runs (compilers for
 ctypes.util, pagers for pydoc) are likewise not followed.
 """
 
@@ -33,19 +34,21 @@ from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.python import reasons
 from slimmer.trace.python.bytecode import bytecode_facts
 from slimmer.trace.python.environment import PythonEnv
+from slimmer.trace.python.extensions import extension_facts
 from slimmer.trace.python.finder import ModuleFinder, ModuleKind, ModuleSpec
 from slimmer.trace.python.interpreter import Interpreter, discover
 from slimmer.trace.python.invocation import Invocation, parse_invocation
 from slimmer.trace.python.outside import IMPORTING, CallSite, DynamicImport, call_effects
 from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
 from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
-from slimmer.trace.python.startup import startup_modules
+from slimmer.trace.python.startup import coerced_locale_needs, startup_modules
 from slimmer.trace.python.syspath import derive_sys_path
 
 ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
 STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
+_QUOTED_NAME = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)['"]""")
 _MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
 
 
@@ -77,8 +80,7 @@ class PythonTracer:
         self._pending: dict[str, list[ModuleRef]] = {}
         self._visited: set[str] = set()  # real paths the closure has handed to `needs`
         self._analysed: set[tuple[int, str, bool]] = set()
-        # (env, module name) whose files were emitted -> whether its bytecode cache was too
-        self._emitted: dict[tuple[int, str], bool] = {}
+        self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
         self._whole: set[tuple[int, str]] = set()
         self._full: set[tuple[int, str]] = set()  # (env, top-level package) followed everywhere
         self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
@@ -86,6 +88,8 @@ class PythonTracer:
         self._binaries: dict[str, bytes] = {}
         self._attributes: dict[int, set[str]] = {}  # env -> dotted names traced code uses on modules
         self._on_attribute: dict[tuple[int, str], list[tuple[ModuleRef, ImportUse]]] = {}
+        self._names_wanted: set[tuple[int, str]] = set()  # (env, package) importing names its callers give
+        self._analysed_files: dict[tuple[int, str], list[str]] = {}  # (env, package) -> files read
         self._warned: set[tuple[str | None, str]] = set()
         # `python` run with no script, as the shell analysis hands commands on (without their
         # arguments, until it keeps them): (interpreter, invocation, cwd).
@@ -159,6 +163,7 @@ class PythonTracer:
         found = [Need(interpreter.dynload, f"lib-dynload of {program}", optional=True)]
         if interpreter.venv is not None:
             found.append(Need(interpreter.venv.config, f"virtual environment of {program} (read at start-up)"))
+        found += coerced_locale_needs(env.fs, invocation, env.env, program)
         for module, why in startup_modules(env.finder, invocation, env.env):
             found += self._import(env, module, reasons.startup(why, program), None, True)
         # The codec registry imports `encodings.NAME` for whatever name a program asks a codec
@@ -238,22 +243,29 @@ class PythonTracer:
         self._analysed.add(key)
         if not ref.full:
             self._library_refs.setdefault((id(ref.env), ref.top), []).append(ref)
+        self._analysed_files.setdefault((id(ref.env), ref.top), []).append(ref.path)
         facts = self._facts.get(entry.content_key)
         if facts is None:
             data = ctx.fs.read(entry)
-            facts = bytecode_facts(data) if ctx.kind(entry) is FileKind.PYTHON_BYTECODE else parse_source(data)
+            kind = ctx.kind(entry)
+            facts = bytecode_facts(data) if kind is FileKind.PYTHON_BYTECODE else \
+                extension_facts(data) if kind is FileKind.ELF else parse_source(data)
             self._facts[entry.content_key] = facts
             if facts.syntax_errors:
                 self._warn(ref.path, f"{facts.syntax_errors} line(s) Python could not be parsed; imports there "
                                      "may be missed")
-        return self._facts_needs(ref, facts, ref.path, ctx.cwd)
+        found = self._facts_needs(ref, facts, ref.path, ctx.cwd)
+        if (id(ref.env), ref.top) in self._names_wanted:
+            found += self._quoted_modules(ref.env, ref.path)
+        return found
 
     def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
                      line: int = 0) -> list[Need]:
         env = ref.env
         found: list[Need] = []
         stdlib = bool(ref.path) and env.interpreter.in_stdlib(ref.path)
-        application = not stdlib and not any(ref.path.startswith(d.rstrip("/") + "/") for d in env.sys_path.site_dirs)
+        application = ref.name == "__main__" or (not stdlib and not ref.path.endswith(".pth")
+                                                  and env.distributions.owner(ref.path) is None)
         if ref.full:
             found += self._referenced(env, facts.attributes)
         for use in facts.imports:
@@ -275,21 +287,27 @@ class PythonTracer:
                 found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
                                       full=application)
             for dynamic in effects.dynamic:
-                found += self._dynamic(ref, requester, call.line, dynamic, stdlib)
+                if call.on_attribute:
+                    found += self._attribute_modules(ref)
+                elif not stdlib:
+                    found += self._dynamic(ref, requester, call.line, dynamic)
         return found
 
     def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
-        """Whether traced code names what a `__getattr__` import loads (`np.random` for numpy's
-        lazy `random`); if not yet, the import waits until some code does (PEP 562 lazy modules)."""
+        """Whether traced code asks the module for what its `__getattr__` imports (`np.random`,
+        `concurrent.futures.ThreadPoolExecutor`); if not yet, the import waits until some code
+        does (PEP 562 lazy attributes)."""
         base = self._absolute(ref, use)
         if not base:
             return True
-        targets = [f"{base}.{name}" for name in use.names if name != "*"] or [base]
+        module = ref.name
+        triggers = {f"{module}.{name}" for name in use.names if name != "*"}
+        triggers.add(f"{module}.{base.rsplit('.', 1)[-1]}")
         names = self._attributes.setdefault(id(ref.env), set())
-        if any(t == n or n.startswith(t + ".") for t in targets for n in names):
+        if any(t == n or n.startswith(t + ".") for t in triggers for n in names):
             return True
-        for target in targets:
-            self._on_attribute.setdefault((id(ref.env), target), []).append((ref, use))
+        for trigger in triggers:
+            self._on_attribute.setdefault((id(ref.env), trigger), []).append((ref, use))
         return False
 
     def _referenced(self, env: PythonEnv, attributes: frozenset[str]) -> list[Need]:
@@ -351,11 +369,9 @@ class PythonTracer:
         return facts.all_names or ()
 
     def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
-                full: bool = False, cached: bool = True) -> list[Need]:
+                full: bool = False) -> list[Need]:
         """`import module`: each package on the way, then the module. `full`: imported by the
-        application, so the package's function bodies are followed too; `cached`: with the
-        bytecode cache (a module kept only by the conservative default for dynamic imports is
-        kept as source: CPython compiles it if it is ever imported)."""
+        application, so the package's function bodies are followed too."""
         chain = env.finder.chain(module)
         if len(chain) < module.count(".") + 1 and not guarded and requester is not None \
                 and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
@@ -363,7 +379,7 @@ class PythonTracer:
         found: list[Need] = self._make_full(env, module.split(".", 1)[0]) if full and chain else []
         for spec in chain:
             reason = why if spec.name == module else reasons.package_of(module, why)
-            found += self._module_files(env, env.finder, spec, reason, cached)
+            found += self._module_files(env, env.finder, spec, reason)
         return found
 
     def _emit_chain(self, env: PythonEnv, finder: ModuleFinder, module: str, why: str) -> list[Need]:
@@ -373,32 +389,26 @@ class PythonTracer:
             found += self._module_files(env, finder, spec, reason)
         return found
 
-    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str,
-                      cached: bool = True) -> list[Need]:
-        """The files one module is made of, once per environment (its cache when first asked for)."""
+    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
+        """The files one module is made of, once per environment."""
         key = (id(env), spec.name)
         if key in self._emitted:
-            if not cached or self._emitted[key] or spec.kind is not ModuleKind.SOURCE or spec.origin is None:
-                return []
-            self._emitted[key] = True
-            return [Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True)]
-        self._emitted[key] = cached
+            return []
+        self._emitted.add(key)
         assert self.resolver is not None
         ctx = self.resolver.ctx
+        found: list[Need] = [Need(path, f"looked at by the import system finding {spec.name}", optional=True)
+                             for path in finder.probed.get(spec.name, [])]
         if spec.origin is None:
-            return [Need(location, reason, optional=True) for location in spec.locations]
-        found: list[Need] = []
-        if spec.kind is ModuleKind.EXTENSION:
-            found.append(Need(spec.origin, reason))
-        else:
-            found.append(Need(spec.origin, reason, role=ROLE))
-            try:
-                real = ctx.fs.resolve(spec.origin).path
-            except SymlinkLoopError:
-                real = spec.origin
-            full = (id(env), spec.name.split(".", 1)[0]) in self._full
-            found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
-        if spec.kind is ModuleKind.SOURCE and cached:
+            return found + [Need(location, reason, optional=True) for location in spec.locations]
+        found.append(Need(spec.origin, reason, role=ROLE))
+        try:
+            real = ctx.fs.resolve(spec.origin).path
+        except SymlinkLoopError:
+            real = spec.origin
+        full = (id(env), spec.name.split(".", 1)[0]) in self._full
+        found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
+        if spec.kind is ModuleKind.SOURCE:
             found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
         if spec.is_package and not self.strict:
             found += [Need(path, reasons.package_data(spec.locations[0])) for path in
@@ -412,27 +422,69 @@ class PythonTracer:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
         return found
 
-    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport,
-                 stdlib: bool) -> list[Need]:
-        """An import by a computed name: warn (outside the stdlib, where it is the norm), and keep
-        the whole top-level package it happens in (or the subpackage the known start of the name
-        gives, `f"pkg.sub.{x}"`), unless --python-strict."""
+    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport) -> list[Need]:
+        """An import by a computed name: warn, and keep the whole top-level package it happens in
+        (or the subpackage the known start of the name gives, `f"pkg.sub.{x}"`), unless
+        --python-strict. Not for the stdlib: its dynamic imports load what its caller names
+        (import_module, pickle, resources), and the caller's literal names are traced there."""
         env = ref.env
         top = ref.name.split(".", 1)[0]
+        if dynamic.from_parameter and not self.strict and ref.name != "__main__":
+            self._warn(requester, f"line {line}: {dynamic.what}: the modules named by quoted dotted names in "
+                                  f"package {top} are kept")
+            return self._named_in_package(env, top)
         within = env.finder.find(dynamic.within) if dynamic.within else None
         spec = within if within is not None and within.is_package else \
             env.finder.find(top) if ref.name != "__main__" else None
         keeps_whole = not self.strict and spec is not None and spec.is_package
-        if not stdlib:
-            tail = f"; package {spec.name} is kept whole" if keeps_whole and spec is not None else ""
-            self._warn(requester, f"line {line}: {dynamic.what}: its module cannot be known statically{tail}")
+        tail = f"; package {spec.name} is kept whole" if keeps_whole and spec is not None else ""
+        self._warn(requester, f"line {line}: {dynamic.what}: its module cannot be known statically{tail}")
         if not keeps_whole or spec is None or (id(env), spec.name) in self._whole:
             return []
         self._whole.add((id(env), spec.name))
         reason = reasons.kept_whole(spec.name, reasons.at(requester, line), dynamic.what)
         found: list[Need] = self._make_full(env, spec.name.split(".", 1)[0])
         for module in self._modules_under(env, spec):
-            found += self._import(env, module, reason, requester, True, cached=False)
+            found += self._import(env, module, reason, requester, True)
+        return found
+
+    def _named_in_package(self, env: PythonEnv, top: str) -> list[Need]:
+        """A package whose function imports the name its caller passes (`add_newdoc("pkg.mod",
+        ...)`): its callers write the names as literals, so every quoted dotted name in the
+        package's traced files that is a module is imported, now and in files read later."""
+        key = (id(env), top)
+        if key in self._names_wanted:
+            return []
+        self._names_wanted.add(key)
+        found: list[Need] = []
+        for path in self._analysed_files.get(key, []):
+            found += self._quoted_modules(env, path)
+        return found
+
+    def _quoted_modules(self, env: PythonEnv, path: str) -> list[Need]:
+        entry = env.fs.lookup(path)
+        if entry is None or not path.endswith(".py"):
+            return []
+        found: list[Need] = []
+        for raw in dict.fromkeys(_QUOTED_NAME.findall(env.fs.read(entry))):
+            name = raw.decode("ascii")
+            if env.finder.find(name) is not None:
+                found += self._import(env, name, f"named at {path} (a module its package imports by name)", path,
+                                      True)
+        return found
+
+    def _attribute_modules(self, ref: ModuleRef) -> list[Need]:
+        """`import_module("." + name, __name__)` in a package's `__getattr__` (PEP 562) loads the
+        submodule code asks for: each submodule waits until traced code names it."""
+        package = ref.name if ref.is_package else ref.name.rpartition(".")[0]
+        spec = ref.env.finder.find(package) if package else None
+        if spec is None or not spec.is_package:
+            return []
+        found: list[Need] = []
+        for name in ref.env.finder.submodule_names(spec):
+            use = ImportUse(package, 0, (name,), 0, True, True, False, True)
+            if self._asked_for(ref, use):
+                found += self._import_use(ref, use, ref.path, 0, False, False)
         return found
 
     def _make_full(self, env: PythonEnv, top: str) -> list[Need]:
