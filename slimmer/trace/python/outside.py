@@ -6,6 +6,7 @@ time zones, resources of packages, distributions' metadata)."""
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import SymlinkLoopError
@@ -60,6 +61,7 @@ class CallSite:
     path: str | None
     module: str
     cwd: str
+    warn: Callable[[str | None, str], None]  # each warning once
 
 
 def call_effects(use: CallUse, site: CallSite) -> CallEffects:
@@ -155,7 +157,7 @@ def _running(call: Call, names: dict[str, str], line: int, site: CallSite, effec
     if argv and call.func == "shutil.which" and site.resolver.find(argv[0], site.cwd) is None:
         return  # which() answers None for a missing program: nothing to keep, nothing wrong
     if not argv:
-        site.resolver.ctx.warn(site.path, f"line {line}: {call.func}() runs a program whose name is computed "
+        site.warn(site.path, f"line {line}: {call.func}() runs a program whose name is computed "
                                           "at run time")
         return
     effects.needs += site.resolver.needs(argv, reasons.run_by(call.func, site.path, line), site.cwd, site.path)
@@ -171,7 +173,7 @@ def _native(call: Call, names: dict[str, str], line: int, site: CallSite, effect
     if isinstance(argument, Call) and argument.func == "ctypes.util.find_library":
         return  # CDLL(find_library("x")): the inner call is traced on its own
     if not isinstance(name, str):
-        site.resolver.ctx.warn(site.path, f"line {line}: {call.func}() of a library named at run time")
+        site.warn(site.path, f"line {line}: {call.func}() of a library named at run time")
         return
     if "/" in name:
         effects.needs.append(Need(name, reason, optional=True))
@@ -183,7 +185,7 @@ def _native(call: Call, names: dict[str, str], line: int, site: CallSite, effect
         found = next((path for folder in folders if folder
                       and site.env.fs.lookup(path := posixpath.join(folder, name)) is not None), None)
     if found is None:
-        site.resolver.ctx.warn(site.path, f"line {line}: {call.func}({name!r}): no such library in the image")
+        site.warn(site.path, f"line {line}: {call.func}({name!r}): no such library in the image")
         return
     effects.needs.append(Need(found, reason))
 
@@ -215,7 +217,7 @@ def _zone(call: Call, names: dict[str, str], line: int, site: CallSite, effects:
     key = evaluate(call.argument(0, "key"), names)
     where = reasons.at(site.path, line)
     if not isinstance(key, str):
-        site.resolver.ctx.warn(site.path, f"line {line}: zoneinfo.ZoneInfo() of a zone named at run time: "
+        site.warn(site.path, f"line {line}: zoneinfo.ZoneInfo() of a zone named at run time: "
                                           "the whole time zone database is kept")
         effects.needs += [Need(folder, f"time zones for ZoneInfo at {where}", recursive=True, optional=True)
                           for folder in site.env.tzpath[:1]]

@@ -195,15 +195,19 @@ def _parameters(node: Node) -> frozenset[str]:
 
 
 def _in_getattr(node: Node) -> bool:
-    """Inside `def __getattr__` at module level (not a method)."""
+    """Inside a module's `def __getattr__` (at module level, possibly under an `if`; not a method)."""
     parent = node.parent
-    while parent is not None:
-        if parent.type == "function_definition":
-            name = parent.child_by_field_name("name")
-            outer = parent.parent
-            return name is not None and name.text == b"__getattr__" and outer is not None and outer.type == "module"
+    while parent is not None and parent.type != "function_definition":
         parent = parent.parent
-    return False
+    name = parent.child_by_field_name("name") if parent is not None else None
+    if parent is None or name is None or name.text != b"__getattr__":
+        return False
+    outer = parent.parent
+    while outer is not None:
+        if outer.type in ("class_definition", "function_definition"):
+            return False
+        outer = outer.parent
+    return True
 
 
 def _main_only(node: Node) -> bool:
@@ -251,7 +255,10 @@ class _Assignments:
         for scope in self._scopes_around(at):
             values = self.by_scope.get(scope, {}).get(name)
             if values:
-                return self.converter.convert(values[0], depth) if len(values) == 1 else None
+                # straight-line code: the one assignment before the use (a later one, or a
+                # parameter reassigned, `module = __import__(module)`, is not the value here)
+                before = [value for value in values if value.end_byte < at]
+                return self.converter.convert(before[0], depth) if len(values) == 1 and before else None
         return None
 
     def _scopes_around(self, at: int) -> list[int]:

@@ -10,10 +10,12 @@ programs it runs and the data it opens.
 
 How far function bodies are followed (lazy imports, calls): the application's own code (the
 script, and modules of neither the stdlib nor an installed distribution) is followed everywhere,
-and so are the packages it imports (their functions are what it calls); other library code is
-followed at module level and, inside functions, within its own top-level package. A library's
-function-level use of another package serves a feature the application may never use:
-following all of those keeps most of the stdlib (`help()` alone reaches pydoc and email).
+and so are the modules it imports (their functions are what it calls: a console script's
+`main`); other library code is followed at module level and, inside functions, for imports within
+its own top-level package and for imports by name (plug-ins). A library's function-level use of
+another package serves a feature the application may never use: following all of those keeps
+most of the stdlib (`help()` alone reaches pydoc and email) and, through numpy's functions that
+name its lazily loaded subpackages, all of numpy.
 Programs the stdlib runs (compilers for
 ctypes.util, pagers for pydoc) are likewise not followed.
 """
@@ -82,7 +84,7 @@ class PythonTracer:
         self._analysed: set[tuple[int, str, bool]] = set()
         self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
         self._whole: set[tuple[int, str]] = set()
-        self._full: set[tuple[int, str]] = set()  # (env, top-level package) followed everywhere
+        self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
         self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
         self._facts: dict[tuple[int, int], ModuleFacts] = {}
         self._binaries: dict[str, bytes] = {}
@@ -242,7 +244,7 @@ class PythonTracer:
             return []
         self._analysed.add(key)
         if not ref.full:
-            self._library_refs.setdefault((id(ref.env), ref.top), []).append(ref)
+            self._library_refs.setdefault((id(ref.env), ref.name), []).append(ref)
         self._analysed_files.setdefault((id(ref.env), ref.top), []).append(ref.path)
         facts = self._facts.get(entry.content_key)
         if facts is None:
@@ -256,7 +258,7 @@ class PythonTracer:
                                      "may be missed")
         found = self._facts_needs(ref, facts, ref.path, ctx.cwd)
         if (id(ref.env), ref.top) in self._names_wanted:
-            found += self._quoted_modules(ref.env, ref.path)
+            found += self._quoted_modules(ref.env, ref.path, ref.top)
         return found
 
     def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
@@ -266,8 +268,12 @@ class PythonTracer:
         stdlib = bool(ref.path) and env.interpreter.in_stdlib(ref.path)
         application = ref.name == "__main__" or (not stdlib and not ref.path.endswith(".pth")
                                                   and env.distributions.owner(ref.path) is None)
-        if ref.full:
-            found += self._referenced(env, facts.attributes)
+        # Names used on modules wake `__getattr__` imports (PEP 562). From library code only names
+        # on other packages count: a package's own functions naming its lazy subpackages serve
+        # features the application may not use (numpy's would load all of numpy).
+        attributes = facts.attributes if ref.full else \
+            frozenset(a for a in facts.attributes if a.split(".", 1)[0] != ref.top)
+        found += self._referenced(env, attributes)
         for use in facts.imports:
             if use.main_only and ref.name != "__main__":
                 continue
@@ -275,22 +281,25 @@ class PythonTracer:
                 continue
             found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
         assert self.resolver is not None
-        site = CallSite(env, self.resolver, requester, ref.name, cwd)
+        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn)
         for call in facts.calls:
-            if (call.lazy and not ref.full) or (call.main_only and ref.name != "__main__"):
+            if (call.lazy and not ref.full and call.call.func not in IMPORTING) or \
+                    (call.main_only and ref.name != "__main__"):
                 continue
             if stdlib and call.call.func not in IMPORTING:
                 continue  # see the module docstring: the stdlib's helper programs
             effects = call_effects(call, site)
             found += effects.needs
             for module in effects.imports:
+                if call.lazy and not ref.full and module.split(".", 1)[0] != ref.top:
+                    continue  # a lazy import by a literal name: as a lazy import statement
                 found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
                                       full=application)
             for dynamic in effects.dynamic:
                 if call.on_attribute:
                     found += self._attribute_modules(ref)
                 elif not stdlib:
-                    found += self._dynamic(ref, requester, call.line, dynamic)
+                    found += self._dynamic(ref, requester, call.line, dynamic, by_literals=call.lazy and not ref.full)
         return found
 
     def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
@@ -376,7 +385,7 @@ class PythonTracer:
         if len(chain) < module.count(".") + 1 and not guarded and requester is not None \
                 and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
             self._warn(requester, f"{why}: module {module} not found on sys.path")
-        found: list[Need] = self._make_full(env, module.split(".", 1)[0]) if full and chain else []
+        found: list[Need] = [need for spec in chain for need in self._make_full(env, spec.name)] if full else []
         for spec in chain:
             reason = why if spec.name == module else reasons.package_of(module, why)
             found += self._module_files(env, env.finder, spec, reason)
@@ -406,7 +415,7 @@ class PythonTracer:
             real = ctx.fs.resolve(spec.origin).path
         except SymlinkLoopError:
             real = spec.origin
-        full = (id(env), spec.name.split(".", 1)[0]) in self._full
+        full = (id(env), spec.name) in self._full
         found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
         if spec.kind is ModuleKind.SOURCE:
             found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
@@ -422,14 +431,18 @@ class PythonTracer:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
         return found
 
-    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport) -> list[Need]:
+    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport,
+                 by_literals: bool) -> list[Need]:
         """An import by a computed name: warn, and keep the whole top-level package it happens in
         (or the subpackage the known start of the name gives, `f"pkg.sub.{x}"`), unless
         --python-strict. Not for the stdlib: its dynamic imports load what its caller names
-        (import_module, pickle, resources), and the caller's literal names are traced there."""
+        (import_module, pickle, resources), and the caller's literal names are traced there.
+        A name a function's callers give, or a dynamic import inside a library function (a
+        plug-in table such as gunicorn's worker classes): the modules the package names in
+        quoted strings are imported instead of the whole package."""
         env = ref.env
         top = ref.name.split(".", 1)[0]
-        if dynamic.from_parameter and not self.strict and ref.name != "__main__":
+        if (dynamic.from_parameter or by_literals) and not self.strict and ref.name != "__main__":
             self._warn(requester, f"line {line}: {dynamic.what}: the modules named by quoted dotted names in "
                                   f"package {top} are kept")
             return self._named_in_package(env, top)
@@ -443,7 +456,7 @@ class PythonTracer:
             return []
         self._whole.add((id(env), spec.name))
         reason = reasons.kept_whole(spec.name, reasons.at(requester, line), dynamic.what)
-        found: list[Need] = self._make_full(env, spec.name.split(".", 1)[0])
+        found: list[Need] = []
         for module in self._modules_under(env, spec):
             found += self._import(env, module, reason, requester, True)
         return found
@@ -451,24 +464,28 @@ class PythonTracer:
     def _named_in_package(self, env: PythonEnv, top: str) -> list[Need]:
         """A package whose function imports the name its caller passes (`add_newdoc("pkg.mod",
         ...)`): its callers write the names as literals, so every quoted dotted name in the
-        package's traced files that is a module is imported, now and in files read later."""
+        package's traced files that is one of its modules is imported, now and in files read later."""
         key = (id(env), top)
         if key in self._names_wanted:
             return []
         self._names_wanted.add(key)
         found: list[Need] = []
         for path in self._analysed_files.get(key, []):
-            found += self._quoted_modules(env, path)
+            found += self._quoted_modules(env, path, top)
         return found
 
-    def _quoted_modules(self, env: PythonEnv, path: str) -> list[Need]:
+    def _quoted_modules(self, env: PythonEnv, path: str, top: str) -> list[Need]:
+        """Modules of package `top` that `path` names in quoted strings (like the whole-package
+        default, this stays inside the package where the dynamic import happens)."""
         entry = env.fs.lookup(path)
         if entry is None or not path.endswith(".py"):
             return []
         found: list[Need] = []
         for raw in dict.fromkeys(_QUOTED_NAME.findall(env.fs.read(entry))):
             name = raw.decode("ascii")
-            if env.finder.find(name) is not None:
+            while name and env.finder.find(name) is None:  # "pkg.mod.Class": the module is pkg.mod
+                name = name.rpartition(".")[0]
+            if "." in name and name.split(".", 1)[0] == top:
                 found += self._import(env, name, f"named at {path} (a module its package imports by name)", path,
                                       True)
         return found
@@ -487,9 +504,9 @@ class PythonTracer:
                 found += self._import_use(ref, use, ref.path, 0, False, False)
         return found
 
-    def _make_full(self, env: PythonEnv, top: str) -> list[Need]:
-        """Follow a package's function bodies from now on, and in the modules already read."""
-        key = (id(env), top)
+    def _make_full(self, env: PythonEnv, module: str) -> list[Need]:
+        """Follow a module's function bodies from now on (if it was read already, again)."""
+        key = (id(env), module)
         if key in self._full:
             return []
         self._full.add(key)
@@ -501,7 +518,7 @@ class PythonTracer:
                 found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True), entry,
                                        self.resolver.ctx)
         for refs in self._pending.values():
-            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, True) if (id(r.env), r.top) == key else r
+            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, True) if (id(r.env), r.name) == key else r
                        for r in refs]
         return found
 
