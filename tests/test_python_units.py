@@ -71,6 +71,12 @@ def test_file_relative_paths_evaluate():
     assert evaluate(use.call.args[0], {"__file__": "/app/pkg/mod.py"}) == "/app/pkg/data/x.json"
 
 
+def test_self_referencing_assignments_end():
+    facts = parse_source(b"def f(x):\n    x = x.parent\n    x = x.y.z\n    open(x.w)\n"
+                         b"p = p.q\nq = p.r\np2 = q.s\nopen(p2.t)\n")
+    assert [use.call.func for use in facts.calls] == ["open", "open"]
+
+
 def test_python_command_lines():
     script = parse_invocation(["-u", "-I", "/app/main.py", "--port", "80"])
     assert script is not None and script.script == "/app/main.py" and script.args == ["--port", "80"]

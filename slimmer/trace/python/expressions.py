@@ -114,7 +114,8 @@ class Converter:
             chain = dotted(node)
             head = chain.partition(".")[0] if chain is not None else ""
             # `sys.executable` is a name; `here.parent` with `here = Path(__file__)` is a computation.
-            if chain is not None and (head in self.aliases or self.lookup(head, node.start_byte, MAX_DEPTH) is None):
+            if chain is not None and (head in self.aliases or depth >= MAX_DEPTH
+                                      or self.lookup(head, node.start_byte, depth + 1) is None):
                 return Ref(self.resolve_name(chain))
             attr = _text(node.child_by_field_name("attribute"))
             return Call("@" + attr, (self.convert(node.child_by_field_name("object"), depth),))

@@ -250,8 +250,12 @@ class PythonTracer:
         if facts is None:
             data = ctx.fs.read(entry)
             kind = ctx.kind(entry)
-            facts = bytecode_facts(data) if kind is FileKind.PYTHON_BYTECODE else \
-                extension_facts(data) if kind is FileKind.ELF else parse_source(data)
+            try:
+                facts = bytecode_facts(data) if kind is FileKind.PYTHON_BYTECODE else \
+                    extension_facts(data) if kind is FileKind.ELF else parse_source(data)
+            except RecursionError:  # expressions nested deeper than Python's stack: read nothing
+                self._warn(ref.path, "nested too deeply to analyse; its imports are not traced")
+                facts = ModuleFacts((), (), None, 0)
             self._facts[entry.content_key] = facts
             if facts.syntax_errors:
                 self._warn(ref.path, f"{facts.syntax_errors} line(s) Python could not be parsed; imports there "
