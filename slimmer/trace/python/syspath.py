@@ -50,8 +50,7 @@ def derive_sys_path(fs: RootFS, interp: Interpreter, invocation: Invocation, env
         for item in env.get("PYTHONPATH", "").split(":"):
             if item:
                 result.add(posixpath.normpath(posixpath.join(cwd, item)))
-    if fs.lookup(interp.stdlib_zip) is not None:
-        result.add(interp.stdlib_zip)
+    result.add(interp.stdlib_zip)  # always listed, whether or not it exists
     result.add(interp.stdlib)
     result.add(interp.dynload)
     if not invocation.no_site:
