@@ -8,6 +8,11 @@ baselines measured in the same run on the same files:
     python bench/bench_elf.py                      # slimmer-elf/fat:latest (else py-app sample)
     python bench/bench_elf.py --image debian:bookworm
     python bench/bench_elf.py --build              # build tests/elf_fixtures/fat first
+    python bench/bench_elf.py --build --oracle     # and check it against its own ld.so (exit 1 if not)
+
+--oracle runs the loader oracle of tests/test_elf_oracle.py on the image (every library the
+image's ld.so loads is traced; every other kept file has a non-loader reason): the tests run it
+on the samples, this on the fat image, too big (622 MB) to build in CI.
 
 Needs a Docker daemon; lddtree needs pax-utils and pyelftools (run with the project's venv).
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "fixtures"))
 
 from slimmer.image.blob import Blob  # noqa: E402
 from slimmer.rootfs.filekind import FileKind  # noqa: E402
@@ -35,6 +41,7 @@ from slimmer.trace.elf import LOADER_CATEGORIES, ElfTracer  # noqa: E402
 from slimmer.trace.elf.reader import ElfError, parse_elf  # noqa: E402
 
 from elfhelpers import export_image, image_env  # noqa: E402
+from test_elf_oracle import compare_with_loader  # noqa: E402
 
 FAT = "slimmer-elf/fat:latest"
 FALLBACK = "slimmer-sample/py-app:latest"
@@ -53,6 +60,7 @@ def main() -> int:
     ap.add_argument("--build", action="store_true", help=f"build {FAT} from {FAT_RECIPE.relative_to(ROOT)}")
     ap.add_argument("--no-lddtree", action="store_true", help="skip the lddtree baseline")
     ap.add_argument("--repeat", type=int, default=3, help="closure runs (best is reported)")
+    ap.add_argument("--oracle", action="store_true", help="also compare with the image's ld.so --list")
     args = ap.parse_args()
 
     import docker
@@ -132,6 +140,14 @@ def main() -> int:
                 if item.category not in LOADER_CATEGORIES:
                     extras[item.category] = extras.get(item.category, 0) + 1
         print(f"non-loader items by reason (summed over trees): {dict(sorted(extras.items()))}")
+        if args.oracle:
+            (work / "oracle").mkdir()
+            report = compare_with_loader(client, tag, work / "oracle")
+            print(f"ld.so oracle           {report['counts']}")
+            for problem in report["problems"][:30]:
+                print(f"  PROBLEM {problem}")
+            if report["problems"]:
+                return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from slimmer.image.blob import Blob
 from slimmer.image.layers import uncompressed_layers
 from slimmer.image.model import Image
-from slimmer.image.sources import open_image
+from slimmer.image.transports import open_image
 from slimmer.progress import QUIET, Progress
 from slimmer.rootfs.fs import RootFS
 from slimmer.rootfs.merge import MergeResult, merge_layers

@@ -10,6 +10,7 @@ import heapq
 from dataclasses import asdict, dataclass
 
 from slimmer.analysis import OpenedImage
+from slimmer.image.digest import Digest
 from slimmer.rootfs.entry import EntryType
 from slimmer.rootfs.filekind import classify
 
@@ -18,7 +19,7 @@ LARGEST_COUNT = 10
 
 @dataclass(frozen=True)
 class LayerAudit:
-    digest: str  # diff_id: the digest of the uncompressed layer
+    digest: Digest  # diff_id: the digest of the uncompressed layer
     compressed_size: int  # bytes as the source stores the layer
     size: int  # uncompressed content, as `docker history` shows it
     created_by: str
@@ -107,9 +108,8 @@ def render_text(report: AuditReport) -> str:
              "",
              f"{'LAYER':<19} {'SIZE':>9} {'STORED':>9} {'ADDED':>7} {'CHANGED':>7} {'REMOVED':>7}  CREATED BY"]
     for layer in report.layers:
-        short = layer.digest.split(":", 1)[-1][:12]
-        lines.append(f"{short:<19} {human(layer.size):>9} {human(layer.compressed_size):>9} {layer.added:>7} "
-                     f"{layer.changed:>7} {layer.removed:>7}  {_one_line(layer.created_by)}")
+        lines.append(f"{layer.digest.hex[:12]:<19} {human(layer.size):>9} {human(layer.compressed_size):>9} "
+                     f"{layer.added:>7} {layer.changed:>7} {layer.removed:>7}  {_one_line(layer.created_by)}")
     lines += ["", "Largest files:"]
     lines += [f"  {human(f['size']):>9}  {f['path']}" + "".join(f" = {p}" for p in f.get("hardlinks", []))
               for f in report.largest]

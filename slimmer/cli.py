@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 from slimmer import __version__
-from slimmer.errors import SlimError, UsageError
+from slimmer.errors import SlimError, UsageError, VerifyFailed
 from slimmer.progress import Progress
 from slimmer.trace.roots import RootOptions
 
@@ -30,6 +33,7 @@ images (transports as skopeo names them):
 examples:
   slim myapp:latest                      writes myapp.slim:latest to the daemon
   slim myapp:latest --verify             ...and runs both images to compare their output
+  slim db:latest --verify-spec slim-verify.toml   ...as a service: ready check, clients, stop
   slim docker-archive:app.tar --output oci:app-slim
   slim audit myapp:latest --json
   slim trace myapp:latest --from /usr/bin/curl
@@ -103,11 +107,35 @@ def _main_parser() -> argparse.ArgumentParser:
                        help="run the original and the slim image and compare exit code and stdout")
     check.add_argument("--verify-cmd", metavar="CMDLINE", action="append", default=[],
                        help="a further command to compare (replaces CMD); repeatable; implies --verify")
-    check.add_argument("--verify-timeout", metavar="SECONDS", type=float, default=60.0,
-                       help="time limit of each run (default 60)")
+    _run_options(check)
+    _probe_option(parser)
     _tracing_options(parser)
     _common(parser)
     return parser
+
+
+def _run_options(group: argparse._ArgumentGroup) -> None:
+    """How the image is run by --verify and --probe: a command, or a service with its spec."""
+    group.add_argument("--verify-timeout", metavar="SECONDS", type=float, default=60.0,
+                       help="time limit of each run, client and server stop (default 60)")
+    group.add_argument("--verify-spec", metavar="FILE", type=Path,
+                       help="TOML or YAML: env, env_file, ready, ready_timeout, clients (README); implies --verify")
+    group.add_argument("-e", "--env", metavar="KEY=VAL", action="append", default=[],
+                       help="environment of both images' runs (and the clients); repeatable")
+    group.add_argument("--env-file", metavar="FILE", type=Path, action="append", default=[],
+                       help="KEY=VAL lines as docker's --env-file; repeatable")
+    group.add_argument("--verify-ready", metavar="CMD",
+                       help="retried until it exits 0: the server is ready (default: HEALTHCHECK, else a TCP port)")
+    group.add_argument("--verify-client", metavar="CMD", action="append", default=[],
+                       help="run against the server, output compared; repeatable; implies --verify")
+
+
+def _probe_option(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    group = parser.add_argument_group("probe (needs the Docker daemon)")
+    group.add_argument("--probe", action="store_true",
+                       help="also run the fat image once under strace (as --verify-spec says for a service) and "
+                            "keep what it touches; report what static tracing missed and kept unused")
+    return group
 
 
 def _trace_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -122,6 +150,7 @@ def _trace_command_parser() -> argparse.ArgumentParser:
     parser = _trace_parser("slim trace", "Every file the container needs, with the reason it is kept.")
     parser.add_argument("--from", dest="from_paths", metavar="PATH", action="append", default=[],
                         help="trace from these files instead of the image's entrypoint; repeatable")
+    _run_options(_probe_option(parser))
     parser.add_argument("--json", action="store_true", help='print {"files": [{path, type, size, reason, via}], ...}')
     return parser
 
@@ -160,13 +189,29 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
     from slimmer.report import file_records, render_trace, warning_records
 
     with open_analysis(args.image, progress) as opened:
-        traced = _traced(args, opened, args.from_paths)
+        differences = None
+        if args.probe:
+            if args.from_paths:
+                raise UsageError("--probe runs the image's command: it cannot be combined with --from")
+            from slimmer.slim import probed_trace
+            from slimmer.trace.roots import run_spec
+
+            spec = run_spec(opened.image.config, args.entrypoint, args.cmd)
+            probed = probed_trace(opened, args.image, spec, _root_options(args), tuple(args.exclude),
+                                  _verify_spec(args), args.verify_timeout, progress)
+            traced, differences = probed.traced, probed.differences
+        else:
+            traced = _traced(args, opened, args.from_paths)
         records = file_records(opened.fs, traced.keep, traced.ctx)
     if args.json:
-        print(json.dumps({"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded},
-                         indent=2))
+        document = {"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded}
+        if differences is not None:
+            document["probe"] = differences.to_json()
+        print(json.dumps(document, indent=2))
     else:
         print(render_trace(records, traced.keep))
+        if differences is not None:
+            print(differences.render())
     return 0
 
 
@@ -197,16 +242,26 @@ def cmd_why(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _verify_spec(args: argparse.Namespace):
+    """The spec file's settings with the command line's added (env, clients) or overriding (ready)."""
+    from slimmer.service.spec import VerifySpec, load_spec
+
+    spec = load_spec(args.verify_spec) if args.verify_spec else VerifySpec()
+    return spec.with_options(env=args.env, env_files=args.env_file, ready=args.verify_ready,
+                             clients=args.verify_client)
+
+
 def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
     from slimmer.audit import human
-    from slimmer.slim import SlimOptions, VerifyFailed, slim
+    from slimmer.slim import SlimOptions, slim
 
     if not args.image:
         raise UsageError("an IMAGE is required (see slim --help)")
+    service = bool(args.verify_spec or args.verify_ready or args.verify_client)
     options = SlimOptions(output=args.output, tag=args.tag, entrypoint=args.entrypoint, cmd=args.cmd,
                           roots=_root_options(args), exclude=tuple(args.exclude), report=args.report,
-                          verify=args.verify or bool(args.verify_cmd), verify_cmds=tuple(args.verify_cmd),
-                          verify_timeout=args.verify_timeout)
+                          verify=args.verify or bool(args.verify_cmd) or service, verify_cmds=tuple(args.verify_cmd),
+                          verify_timeout=args.verify_timeout, verify_spec=_verify_spec(args), probe=args.probe)
     try:
         result = slim(args.image, options, progress)
     except VerifyFailed as e:
@@ -219,8 +274,12 @@ def cmd_slim(args: argparse.Namespace, progress: Progress) -> int:
     print(f"wrote {result.written}")
     for warning in result.trace.keep.warnings:
         print(f"warning: {warning.message}" + (f" (in {warning.path})" if warning.path else ""), file=sys.stderr)
+    if result.probe is not None:
+        missed = sum(len(files) for files in result.probe.missed.values())
+        print(f"probe: {result.probe.command} ({result.probe.outcome}): {result.probe.touched} paths touched, "
+              f"{missed} of them not found by static tracing (kept; listed in --report and `slim trace --probe`)")
     for comparison in result.comparisons:
-        print(f"verified: {comparison.command}: same exit code ({comparison.original.describe_exit()}) and stdout")
+        print(f"verified: {comparison.command}: {comparison.summary()}")
     return 0
 
 
@@ -231,9 +290,39 @@ COMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argpa
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `docker stop`, an eviction), handled as Ctrl-C is: everything
+    slim created (work directory, containers, volumes) is removed on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; a caller in a thread keeps its own
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    with _sigterm_as_interrupt():
+        try:
+            return _run(argv, debug)
+        except KeyboardInterrupt as e:
+            print("slim: terminated" if isinstance(e, Terminated) else "slim: interrupted", file=sys.stderr)
+            return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+
+
+def _run(argv: list[str], debug: bool) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             make_parser, run = COMMANDS[argv[0]]
@@ -247,9 +336,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"slim: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("slim: interrupted", file=sys.stderr)
-        return 130
     except Exception as e:  # a bug: still one line unless asked for the traceback
         if debug:
             traceback.print_exc()

@@ -15,3 +15,11 @@ class UsageError(SlimError):
 
 class CorruptImageError(SlimError):
     """An image, layer or tar member is damaged, inconsistent or hostile."""
+
+
+class VerifyFailed(SlimError):
+    """The two images differ; `details` holds the diff, printed before the one-line error."""
+
+    def __init__(self, message: str, details: str) -> None:
+        super().__init__(message)
+        self.details = details

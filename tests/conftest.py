@@ -1,7 +1,7 @@
 """Shared pytest fixtures.
 
 - docker_client: the docker SDK client (session). Daemon unreachable ->
-  the test fails when CI=true, is skipped otherwise.
+  the test fails when CI=true, is skipped otherwise (requires.unavailable).
 - sample_image(name) -> "slimmer-sample/<name>:latest", built/loaded if needed.
 - sample_archive(name) -> Path of its `docker save` tarball (no daemon needed
   when the cached one is current).
@@ -9,11 +9,12 @@ Tests using these get the `daemon` marker automatically.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
+
+from requires import unavailable
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES_DIR))
@@ -34,10 +35,7 @@ def _require_daemon():
             client = docker.from_env()
             client.ping()
         except Exception as exc:  # ImportError, DockerException, connection errors
-            msg = f"Docker daemon unreachable ({type(exc).__name__}: {exc})"
-            if os.environ.get("CI") == "true":
-                pytest.fail(msg + " -- it is required when CI=true", pytrace=False)
-            pytest.skip(msg)
+            unavailable(f"Docker daemon unreachable ({type(exc).__name__}: {exc})")
         _client = client
     return _client
 

@@ -19,13 +19,14 @@ import tarfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
 from slimmer.image.blob import Blob
 from slimmer.rootfs.fs import RootFS
 from slimmer.rootfs.merge import merge_layers
 from slimmer.trace.closure import KeepSet, Need, TraceContext, close
 from slimmer.trace.elf import ElfTracer
+
+import requires
+from requires import program as need_tool  # the ELF tests' name for it
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_SOURCES = HERE / "elf_fixtures"
@@ -91,18 +92,6 @@ def real(fs: RootFS, path: str) -> str:
 
 # -- fixture roots ---------------------------------------------------------------------------
 
-def need_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required for the ELF fixture tests (apt-get install it)")
-        pytest.skip(f"{name} not installed")
-    return path
-
-
-def can_chroot() -> bool:
-    return os.geteuid() == 0
-
 
 class GlibcRoot:
     """A tiny Debian-like root: merged /usr, the host's own glibc loader and libc copied in."""
@@ -167,14 +156,13 @@ class GlibcRoot:
         """Run a program of the root chrooted into it (the chroot is done in the child before
         exec, so `env` reaches only that program). With proc_fs, /proc is mounted in the root
         for the run: glibc finds the executable's $ORIGIN through /proc/self/exe."""
-        if not can_chroot():
-            pytest.skip("chroot needs root")
+        requires.root("chroot")
         mounted = None
         if proc_fs:
             mounted = self.path("/proc")
             mounted.mkdir(exist_ok=True)
             if subprocess.run(["mount", "-t", "proc", "proc", str(mounted)], capture_output=True).returncode != 0:
-                pytest.skip("cannot mount /proc in the fixture root")
+                requires.unavailable("cannot mount /proc in the fixture root")
         try:
             return subprocess.run(argv, env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
                                   text=True, preexec_fn=lambda: (os.chroot(self.root), os.chdir("/")))

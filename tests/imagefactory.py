@@ -27,9 +27,12 @@ rewritten manifest.json).
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from slimmer.image.compression import compress_bytes
+import zstandard
 
 __all__ = [
     "HELLO_C",
@@ -125,9 +128,17 @@ def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+_COMPRESSORS = {
+    "gzip": lambda data: gzip.compress(data, compresslevel=6, mtime=0),
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+    "bzip2": bz2.compress,
+    "xz": lzma.compress,
+}
+
+
 def compress(data: bytes, kind: str | None) -> bytes:
-    """gzip / zstd / bzip2 / xz / None (unchanged)."""
-    return data if kind in (None, "tar", "none") else compress_bytes(data, kind)
+    """gzip / zstd / bzip2 / xz / None (unchanged), deterministic."""
+    return data if kind in (None, "tar", "none") else _COMPRESSORS[kind](data)
 
 
 def _tarinfo(name: str, value: Any, mtime: int) -> tuple[tarfile.TarInfo, bytes | None]:

@@ -421,9 +421,7 @@ def test_compared_with_lddtree(glibc_root, capsys):
     sides with the loader. lddtree's misses are printed, not asserted (they are its business)."""
     import sys
 
-    lddtree = shutil.which("lddtree")
-    if lddtree is None:
-        pytest.skip("pax-utils not installed")
+    lddtree = need_tool("lddtree")
     root, fs = glibc_root
     programs = {"/usr/bin/rp": root.ld_list, "/usr/bin/rn": root.ld_list, "/usr/local/bin/tool": root.ld_trace,
                 "/usr/bin/nd2": root.ld_list, "/usr/bin/shadow": root.ld_list, "/usr/bin/dst": root.ld_list,

@@ -1,4 +1,4 @@
-"""Image sources and sinks on synthetic images (no Docker daemon needed)."""
+"""Reading and writing images in every format, on synthetic images (no Docker daemon needed)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ import hashlib
 import json
 import os
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
 
 from slimmer.errors import CorruptImageError, SlimError, UsageError
 from slimmer.image.blob import Blob
-from slimmer.image.dockerarchive import TarIndex
+from slimmer.image.digest import Descriptor, Digest
 from slimmer.image.layers import uncompressed_layer, uncompressed_layers
 from slimmer.image.model import Layer, OutputImage
-from slimmer.image.reference import ImageRef, parse_reference
-from slimmer.image.sinks import write_image
-from slimmer.image.sources import open_image
+from slimmer.image.ocilayout import host_platform
+from slimmer.image.reference import ImageRef, Transport, parse_reference
+from slimmer.image.store import TarStore, read_json
+from slimmer.image.transports import open_image, write_image
 
+import requires
 from imagefactory import (
     File,
     Hardlink,
@@ -126,6 +127,37 @@ def test_bare_paths(tmp_path, monkeypatch):
     odd = tmp_path / "a:b.tar"
     write_docker_archive(odd, image())
     assert parse_reference(f"docker-archive:{odd}") == ImageRef("docker-archive", str(odd), None)
+
+
+# --- digests and descriptors --------------------------------------------------------------------
+
+def test_digest_is_checked_text():
+    d = Digest.of(b"abc")
+    assert d == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert json.loads(json.dumps({"d": d})) == {"d": str(d)}  # serialised as the text itself
+    assert (d.algorithm, d.hex[:8], d.short) == ("sha256", "ba7816bf", "sha256:ba7816bf8f01")
+    assert d.blob_path == f"blobs/sha256/{d.hex}" and Digest.from_blob_path(d.blob_path) == d
+    assert Digest.of(b"abc", "sha512") == "sha512:" + hashlib.sha512(b"abc").hexdigest()
+    assert Digest.from_blob_path("blobs/md5/00") is None and Digest.from_blob_path("l1/layer.tar") is None
+    for bad in ["", "sha256:", "sha256:" + "A" * 64, "sha256:" + "0" * 63, "md5:" + "0" * 32, "sha256" + "0" * 64,
+                None, 5]:
+        with pytest.raises(CorruptImageError, match="invalid or unsupported digest"):
+            Digest(bad)
+
+
+def test_descriptor_parse_and_back():
+    obj = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": Digest.of(b"m"), "size": 1,
+           "annotations": {"org.opencontainers.image.ref.name": "x", "n": 5},
+           "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}, "urls": []}
+    desc = Descriptor.parse(obj, "index.json: manifests[0]")
+    assert desc.annotations == {"org.opencontainers.image.ref.name": "x"}  # non-text values dropped
+    assert str(desc.platform) == "linux/arm64/v8"
+    assert desc.to_json() == {k: v for k, v in obj.items() if k != "urls"} | {"annotations": desc.annotations}
+    for bad, message in [([], "descriptor is not a JSON object"), ({"digest": obj["digest"]}, "no valid size"),
+                         ({"digest": obj["digest"], "size": True}, "no valid size"), ({"size": 1}, "missing digest"),
+                         ({"digest": "sha256:00", "size": 1}, "invalid or unsupported digest 'sha256:00'")]:
+        with pytest.raises(CorruptImageError, match=f"^index.json: manifests\\[0\\]: .*{message}"):
+            Descriptor.parse(bad, "index.json: manifests[0]")
 
 
 # --- reading every layout ------------------------------------------------------------------------
@@ -277,12 +309,11 @@ def test_image_index_follows_the_platform(tmp_path):
     arm = SyntheticImage([TOP], {"Cmd": ["arm64"]}, platform=("linux", "arm64"))
     ppc = SyntheticImage([EMPTY], {"Cmd": ["ppc"]}, platform=("linux", "ppc64le"))
     path = write_oci_layout(tmp_path / "oci", [arm, amd], as_index=True, refs=["multi"])
-    from slimmer.image.ocilayout import host_platform
-    want = {"amd64": amd, "arm64": arm}.get(host_platform()[1], amd)
+    want = {"amd64": amd, "arm64": arm}.get(host_platform().architecture, amd)
     with open_image(f"oci:{path}:multi", tmp_path / "w") as img:
         assert img.config_bytes == want.config_bytes
     path = write_oci_layout(tmp_path / "ppc", [ppc], as_index=True)
-    if host_platform()[1] != "ppc64le":
+    if host_platform().architecture != "ppc64le":
         with pytest.raises(SlimError, match=r"the image index has no manifest for linux/\w+ or linux/amd64 "
                                              r"\(it has: linux/ppc64le\)"):
             with open_image(f"oci:{path}", tmp_path / "w"):
@@ -396,7 +427,7 @@ def test_missing_files(tmp_path):
 def test_missing_layer_in_archive(tmp_path):
     img = image()
     path = write_docker_archive(tmp_path / "a.tar", img)
-    manifest = json.loads(TarIndex(path).read("manifest.json"))
+    manifest = read_json(TarStore(path), "manifest.json")
     victim = manifest[0]["Layers"][1]
     path = write_docker_archive(tmp_path / "a.tar", img, omit_members=[victim])
     assert open_error(f"docker-archive:{path}", tmp_path) == f"{path}: missing layer 2 {victim!r}"
@@ -464,7 +495,7 @@ def test_path_traversal_in_member_names(member, message, tmp_path):
 def test_symlink_member_escaping(tmp_path):
     img = image()
     path = write_docker_archive(tmp_path / "a.tar", img)
-    victim = json.loads(TarIndex(path).read("manifest.json"))[0]["Layers"][0]
+    victim = read_json(TarStore(path), "manifest.json")[0]["Layers"][0]
     path = write_docker_archive(tmp_path / "a.tar", img, omit_members=[victim],
                                 extra_members=[(victim, Symlink("../../../etc/passwd"))])
     msg = open_error(f"docker-archive:{path}", tmp_path, CorruptImageError)
@@ -502,7 +533,7 @@ def test_corrupt_compressed_layers(kind, tmp_path):
     for name, stored in cases.items():
         path = tmp_path / f"{name}.blob"
         path.write_bytes(stored)
-        layer = Layer(Blob(path, 0, len(stored)), f"application/vnd.oci.image.layer.v1.tar+{kind}", diff_id)
+        layer = Layer(Blob(path, 0, len(stored)), f"application/vnd.oci.image.layer.v1.tar+{kind}", Digest(diff_id))
         with pytest.raises(CorruptImageError) as e:
             uncompressed_layer(layer, tmp_path / "spool", index=3)
         if name == "damaged" and kind == "zstd":  # zstd frames carry no checksum by default
@@ -516,7 +547,7 @@ def test_corrupt_compressed_layers(kind, tmp_path):
 def test_not_a_layer(tmp_path):
     path = tmp_path / "x.blob"
     path.write_bytes(b"PK\x03\x04 this is a zip" + bytes(600))
-    layer = Layer(Blob(path, 0, path.stat().st_size), "application/vnd.oci.image.layer.v1.tar", digest(b""))
+    layer = Layer(Blob(path, 0, path.stat().st_size), "application/vnd.oci.image.layer.v1.tar", Digest(digest(b"")))
     with pytest.raises(CorruptImageError, match=r"^layer \(sha256:e3b0c44298fc\): content is neither a tar "
                                                 r"nor gzip/zstd-compressed"):
         uncompressed_layer(layer, tmp_path / "spool")
@@ -528,17 +559,17 @@ def test_concatenated_gzip_members(tmp_path):
     stored = gzip.compress(BASE[:half], mtime=0) + gzip.compress(BASE[half:], mtime=0)
     path = tmp_path / "multi.gz"
     path.write_bytes(stored)
-    blob = uncompressed_layer(Layer(Blob(path, 0, len(stored)), "x", digest(BASE)), tmp_path / "spool")
+    blob = uncompressed_layer(Layer(Blob(path, 0, len(stored)), "x", Digest(digest(BASE))), tmp_path / "spool")
     assert blob.open().read() == BASE
 
 
 def test_missing_blob_file(tmp_path):
-    layer = Layer(Blob(tmp_path / "gone", 0, 10), "x", digest(b""))
+    layer = Layer(Blob(tmp_path / "gone", 0, 10), "x", Digest(digest(b"")))
     with pytest.raises(SlimError, match=r"^layer 1 \(sha256:e3b0c44298fc\): cannot read .*gone: No such file"):
         uncompressed_layer(layer, tmp_path / "spool", index=1)
 
 
-# --- sinks ---------------------------------------------------------------------------------------
+# --- writing ------------------------------------------------------------------------------------
 
 def output_image(tmp_path, tags=("out:1",)) -> OutputImage:
     img = image()
@@ -576,6 +607,15 @@ def test_write_and_read_back(sink, tmp_path):
     if sink.startswith("oci"):
         with open_image(dest + ":out:1", tmp_path / "work") as back:  # ref.name from the tag
             assert back.config_bytes == out.config_bytes
+
+
+def test_a_layout_named_in_any_bytes(tmp_path):
+    """A ref name from the command line may not be UTF-8 (argv is decoded with surrogateescape)."""
+    name = os.fsdecode(b"caf\xe9")
+    write_image(output_image(tmp_path), ImageRef(Transport.OCI, str(tmp_path / "out"), name), tmp_path / "work")
+    assert b'"caf\\udce9"' in (tmp_path / "out" / "index.json").read_bytes()  # ASCII JSON
+    with open_image(ImageRef(Transport.OCI, str(tmp_path / "out"), name), tmp_path / "work") as back:
+        assert back.config_bytes == output_image(tmp_path).config_bytes
 
 
 def test_docker_archive_is_the_legacy_layout(tmp_path):
@@ -705,11 +745,20 @@ def test_daemon_unreachable(tmp_path, monkeypatch):
     assert list((tmp_path / "work").glob("*.tar")) == []
 
 
-# --- speed ---------------------------------------------------------------------------------------
+# --- the cost of opening ---------------------------------------------------------------------------
+
+def _bytes_read() -> int:
+    """Bytes this process has read through system calls so far (`rchar` of /proc/self/io)."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError as e:
+        requires.unavailable(f"/proc/self/io cannot be read ({e.strerror})")
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("rchar:")))
+
 
 @pytest.mark.slow
 def test_large_archive_is_indexed_not_extracted(tmp_path):
-    """A 1 GiB docker-archive opens in well under a second: only tar headers are read."""
+    """Opening a 1 GiB docker-archive reads its tar headers and JSON only (its speed: bench/bench_index.py)."""
     size = 1 << 30
     h = hashlib.sha256()  # the layer is 1 GiB of zeros (a valid, empty tar), stored sparse
     zeros = bytes(8 << 20)
@@ -734,10 +783,10 @@ def test_large_archive_is_indexed_not_extracted(tmp_path):
         manifest = json.dumps([{"Config": "c.json", "RepoTags": ["big:1"], "Layers": ["l1/layer.tar"]}]).encode()
         member("manifest.json", len(manifest), lambda: out.write(manifest))
         out.write(bytes(1024))
-    t0 = time.perf_counter()
+    before = _bytes_read()
     with open_image(f"docker-archive:{archive}", tmp_path / "work") as img:
-        opened = time.perf_counter() - t0
-        assert opened < 1.0, f"opening took {opened:.2f}s"
+        read = _bytes_read() - before
+        assert read < 1 << 20, f"opening read {read} bytes"
         blob = uncompressed_layer(img.layers[0], tmp_path / "spool")
         assert blob.path == archive and blob.size == size
     assert not (tmp_path / "spool").exists() or not any((tmp_path / "spool").iterdir())

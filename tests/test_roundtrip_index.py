@@ -11,7 +11,6 @@ the filesystem Docker itself merges for a container of the image (`docker export
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import tarfile
 from dataclasses import asdict
@@ -22,6 +21,7 @@ from slimmer.analysis import open_analysis
 from slimmer.rootfs.entry import EntryType
 
 import build_samples
+import requires
 from elfhelpers import export_image
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
@@ -72,19 +72,12 @@ def assert_same_entries(got: dict, want: dict, label: str) -> None:
         f"{len(changed)} different, e.g. {changed[:3]}")
 
 
-def _skopeo() -> str:
-    path = shutil.which("skopeo")
-    if path is None:
-        pytest.skip("skopeo is not installed (apt-get install -y skopeo)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def references(sample_image, sample_archive, tmp_path_factory) -> dict[str, str]:
     """The waste sample under every transport: {label: reference}."""
     tag = sample_image(SAMPLE)
     archive = sample_archive(SAMPLE)
-    skopeo = _skopeo()
+    skopeo = requires.program("skopeo")
     d = tmp_path_factory.mktemp("layouts")
     # skopeo (1.9, Debian's) gzips the layers for an OCI destination, even when asked not to
     # (--dest-oci-accept-uncompressed-layers): uncompressed OCI layouts are tested in test_image_io.

@@ -17,6 +17,30 @@ EXPECTED_OUTPUT = {
         "tls: client context ok",
         "user: app (uid 1000)",
     ],
+    "hooks-app": [
+        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration",
+        "/docker-entrypoint.sh: Sourcing /docker-entrypoint.d/10-defaults.envsh",
+        "/docker-entrypoint.sh: Launching /docker-entrypoint.d/20-envsubst-on-templates.sh",
+        "20-envsubst-on-templates.sh: Running envsubst on /etc/app/templates/app.conf.template to /etc/app/conf.d/app.conf",
+        "20-envsubst-on-templates.sh: Running envsubst on /etc/app/templates/sites/default.conf.template to /etc/app/conf.d/sites/default.conf",
+        "/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-summary.sh",
+        "summary: 7 lines in /etc/app/conf.d/app.conf",
+        "summary: port 8080",
+        "summary: user app:/home/app",
+        "summary: checksum 3911302e2d9687fc2bc9ac2714ed3ffb",
+        "/docker-entrypoint.sh: Ignoring /docker-entrypoint.d/40-disabled.sh, not executable",
+        "/docker-entrypoint.sh: Ignoring /docker-entrypoint.d/README.txt",
+        "/docker-entrypoint.sh: Configuration complete; ready for start up",
+        "# generated, checked",
+        "name = hooks-app",
+        "port = 8080",
+        "user = app",
+        "home = /home/app",
+        "data = /srv/app/data",
+        "secret = ${NOT_AN_APP_VARIABLE}",
+        "site default: 8080",
+        "data: app 750",
+    ],
     "py-app": [
         "py-app: python 3.11",
         "requests 2.32.3",
@@ -24,6 +48,18 @@ EXPECTED_OUTPUT = {
         "accept: application/json",
         'json: {"items": [1, 2, 3], "ok": true}',
         "ca bundle: /usr/local/lib/python3.11/dist-packages/certifi/cacert.pem",
+    ],
+    "perl-app": [
+        "NAME                       QTY     PRICE",
+        "STRASSE SIGN                 3     12.50 1",
+        "BOLT M6                    250      0.08 1",
+        "CAFÉ TABLE                   2     80.00 0",
+        "ÖLKANNE                      0      7.25 1",
+        "ΩMEGA WATCH                  1    199.99 1",
+        "total 417.49, longest name 11, floor 417, out of stock: ölkanne",
+        "report of 2024-01-01 12:00 for items.json",
+        "checksum f42c82f7da7362cf1479aab9b29bcd08",
+        "numeric: yes",
     ],
     "sh-app": [
         "== header ==",
@@ -51,7 +87,10 @@ LIB = "/usr/lib/x86_64-linux-gnu"
 
 
 def test_every_recipe_has_expected_output():
-    assert sorted(EXPECTED_OUTPUT) == build_samples.sample_names()
+    # servers are checked by their service run instead (tests/test_server_samples.py)
+    commands = sorted(set(build_samples.sample_names()) - set(build_samples.server_names()))
+    assert sorted(EXPECTED_OUTPUT) == commands
+    assert {"nginx", "postgres", "redis"} <= set(build_samples.server_names())
 
 
 @pytest.mark.slow
@@ -138,6 +177,21 @@ def test_strace_truth_sh_app(sample_image):
     assert "/usr/bin/jq" not in paths                      # installed, never used
 
 
+@pytest.mark.slow
+def test_strace_truth_hooks_app(sample_image):
+    """The entrypoint really finds, sources and runs its hooks, and they the tools they call."""
+    sample_image("hooks-app")
+    result = _truth("hooks-app")
+    paths = _check_common(result, "hooks-app")
+    for hook in ("20-envsubst-on-templates.sh", "30-summary.sh"):
+        assert "exec" in paths[f"/docker-entrypoint.d/{hook}"]["via"], hook
+    assert "open" in paths["/docker-entrypoint.d/10-defaults.envsh"]["via"]  # sourced
+    assert "/docker-entrypoint.d/40-disabled.sh" not in paths or "exec" not in paths["/docker-entrypoint.d/40-disabled.sh"]["via"]
+    for tool in ("envsubst", "mawk", "getent", "cut", "md5sum", "sed", "setpriv", "find", "sort", "stat"):
+        assert "exec" in paths[f"/usr/bin/{tool}"]["via"], tool
+    assert "/etc/app/templates/sites/default.conf.template" in paths
+
+
 # ---- the oracle's parsing, without a daemon --------------------------------
 
 SAMPLE_TRACE = """\
@@ -208,3 +262,23 @@ def test_parse_trace_and_resolve_offline():
 def test_shebang_interpreter():
     assert strace_truth.shebang_interpreter(b"#!/bin/bash -e\necho") == "/bin/bash"
     assert strace_truth.shebang_interpreter(b"\x7fELF") is None
+
+
+def test_directories_a_server_needs_offline():
+    # mkdir under an existing directory needs that directory; a file's own parents are implied.
+    trace = """\
+9     chdir("/work") = 0
+9     mkdir("/work/data/cache/body", 0700) = 0
+9     openat(AT_FDCWD</work>, "/usr/lib", O_RDONLY|O_DIRECTORY) = 3</usr/lib>
+9     unlinkat(AT_FDCWD</work>, "data/old.pid", 0) = 0
+9     newfstatat(AT_FDCWD</work>, "/usr/lib/rel.conf", {st_mode=S_IFREG|0644, ...}, 0) = 0
+9     mkdir("/nope/x", 0700) = -1 ENOENT (No such file or directory)
+9     mkdir("/proc/x", 0700) = 0
+"""
+    accesses = strace_truth.parse_trace(trace)
+    assert strace_truth.dirs_needed(_fake_fs(), accesses) == {
+        "/work": {"chdir"},
+        "/work/data": {"parent"},
+        "/usr/lib": {"dir"},
+    }
+    assert strace_truth.files_touched(_fake_fs(), accesses) == {"/usr/lib/rel.conf": {"stat"}}

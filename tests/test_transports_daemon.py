@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -22,9 +21,9 @@ from slimmer.errors import SlimError
 from slimmer.image.blob import Blob
 from slimmer.image.layers import uncompressed_layers
 from slimmer.image.model import OutputImage
-from slimmer.image.sinks import write_image
-from slimmer.image.sources import open_image
+from slimmer.image.transports import open_image, write_image
 
+import requires
 from imagefactory import compile_static
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
@@ -48,13 +47,6 @@ def _run(client, tag: str) -> bytes:
     return client.containers.run(tag, remove=True, network_mode="none")
 
 
-def _skopeo() -> str:
-    path = shutil.which("skopeo")
-    if path is None:
-        pytest.skip("skopeo is not installed (apt-get install -y skopeo)")
-    return path
-
-
 def _sha256_file(blob: Blob) -> str:
     h = hashlib.sha256()
     with blob.open() as f:
@@ -70,7 +62,7 @@ def built(docker_client, tmp_path_factory):
     try:
         compile_static(d / "hello")
     except RuntimeError as e:
-        pytest.skip(str(e))
+        requires.unavailable(str(e))
     (d / "a.txt").write_text("alpha\n")
     (d / "b.txt").write_text("beta\n")
     base = BASE if _exists(docker_client, BASE) else "scratch"
@@ -117,7 +109,7 @@ def _fingerprint(image, spool: Path) -> dict:
 
 
 def test_daemon_archive_and_oci_agree(built, docker_client, tmp_path):
-    skopeo = _skopeo()
+    skopeo = requires.program("skopeo")
     with open_image(f"docker-daemon:{built['tag']}", tmp_path / "work") as img:
         assert img.config_digest == built["id"]
         assert img.repo_tags == [built["tag"]]
@@ -169,7 +161,7 @@ def test_write_load_and_run(sink, built, docker_client, tmp_path):
             path = tmp_path / ("out" if sink == "oci" else "out.tar")
             summary = write_image(out, f"{sink}:{path}", tmp_path / "work")
             assert summary.startswith(f"{path}:{tag} ({sink}, ")
-            subprocess.run([_skopeo(), "copy", "--quiet", f"{sink}:{path}:{tag}", f"docker-daemon:{tag}"],
+            subprocess.run([requires.program("skopeo"), "copy", "--quiet", f"{sink}:{path}:{tag}", f"docker-daemon:{tag}"],
                            check=True, capture_output=True)
         else:
             summary = write_image(out, f"docker-daemon:{tag}", tmp_path / "work",

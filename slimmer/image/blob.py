@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from slimmer.errors import CorruptImageError, SlimError
+
+CHUNK = 4 << 20  # big enough that hashing and decompressing run at full speed
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,25 @@ class Blob:
 
     def slice(self, offset: int, size: int) -> Blob:
         return Blob(self.path, self.offset + offset, size)
+
+    def chunks(self, chunk: int = CHUNK) -> Iterator[bytes]:
+        """The bytes in chunks; SlimError if the file is missing, CorruptImageError if it is shorter."""
+        try:
+            f = open(self.path, "rb", buffering=0)
+        except OSError as e:
+            raise SlimError(f"cannot read {self.path}: {e.strerror or e}") from None
+        with f:
+            pos, end = self.offset, self.offset + self.size
+            while pos < end:
+                try:
+                    data = os.pread(f.fileno(), min(chunk, end - pos), pos)
+                except OSError as e:
+                    raise SlimError(f"cannot read {self.path}: {e.strerror or e}") from None
+                if not data:
+                    raise CorruptImageError(f"{self.path} ends early: expected {self.size} bytes "
+                                            f"from offset {self.offset}, found {pos - self.offset}")
+                pos += len(data)
+                yield data
 
 
 class BlobReader(io.RawIOBase):

@@ -9,23 +9,28 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from typing import Protocol
 
 import zstandard
 
 from slimmer.errors import CorruptImageError
 
-GZIP = "gzip"
-ZSTD = "zstd"
-BZIP2 = "bzip2"
-XZ = "xz"
-TAR = "tar"  # not compressed
+
+class Compression(StrEnum):
+    GZIP = "gzip"
+    ZSTD = "zstd"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+    TAR = "tar"  # not compressed
+
 
 _MAGIC = (
-    (b"\x1f\x8b", GZIP),
-    (b"\x28\xb5\x2f\xfd", ZSTD),
-    (b"BZh", BZIP2),
-    (b"\xfd7zXZ\x00", XZ),
+    (b"\x1f\x8b", Compression.GZIP),
+    (b"\x28\xb5\x2f\xfd", Compression.ZSTD),
+    (b"BZh", Compression.BZIP2),
+    (b"\xfd7zXZ\x00", Compression.XZ),
 )
 
 SNIFF_SIZE = 512
@@ -50,41 +55,41 @@ def looks_like_tar(head: bytes) -> bool:
     return stored == computed
 
 
-def detect(head: bytes) -> str | None:
+def detect(head: bytes) -> Compression | None:
     """The compression of a blob from its first bytes; TAR if plain, None if unrecognised."""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
-    return TAR if looks_like_tar(head) else None
+    return Compression.TAR if looks_like_tar(head) else None
 
 
-def kind_from_media_type(media_type: str) -> str | None:
-    """What the media type claims (used only in messages and as a hint)."""
-    mt = media_type.lower()
-    if mt.endswith(("+gzip", ".gzip", "tar.gz")):
-        return GZIP
-    if mt.endswith(("+zstd", ".zstd")):
-        return ZSTD
-    if mt.endswith(("tar", ".tar", "layer.v1.tar")):
-        return TAR
-    return None
+class _Decompressor(Protocol):
+    """What zlib, zstandard, bz2 and lzma decompressor objects have in common."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, /) -> bytes: ...
 
 
 class _Stream:
     """A streaming decompressor for one format, tolerant of concatenated members/frames."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: Compression) -> None:
         self.kind = kind
-        self._obj = self._new()
+        self._obj: _Decompressor | None = self._new()
 
-    def _new(self):
-        if self.kind == GZIP:
+    def _new(self) -> _Decompressor:
+        if self.kind is Compression.GZIP:
             return zlib.decompressobj(wbits=31)
-        if self.kind == ZSTD:
+        if self.kind is Compression.ZSTD:
             return zstandard.ZstdDecompressor().decompressobj()
-        if self.kind == BZIP2:
+        if self.kind is Compression.BZIP2:
             return bz2.BZ2Decompressor()
-        if self.kind == XZ:
+        if self.kind is Compression.XZ:
             return lzma.LZMADecompressor()
         raise ValueError(self.kind)
 
@@ -106,61 +111,24 @@ class _Stream:
             else:
                 data = b""
 
-    def finish(self) -> Iterator[bytes]:
-        if self._obj is not None:
-            if self.kind == GZIP:
-                tail = self._obj.flush()
-                if tail:
-                    yield tail
-            if not self._obj.eof:
-                raise CorruptImageError("compressed data ends early (truncated)")
+    def finish(self) -> None:
+        """A member that never reached its end marker is a truncated stream."""
+        if self._obj is not None and not self._obj.eof:
+            raise CorruptImageError("compressed data ends early (truncated)")
 
 
-def decompress_chunks(kind: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
+def decompress_chunks(kind: Compression, chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Decompress a stream of `kind`; CorruptImageError (one line) when it is damaged."""
-    if kind == TAR:
+    if kind is Compression.TAR:
         yield from chunks
         return
     stream = _Stream(kind)
     try:
         for chunk in chunks:
             yield from stream.feed(chunk)
-        yield from stream.finish()
+        stream.finish()
     except CorruptImageError as e:
         raise CorruptImageError(f"corrupt {kind} data: {e}") from None
     except (zlib.error, zstandard.ZstdError, OSError, EOFError, lzma.LZMAError, ValueError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CorruptImageError(f"corrupt {kind} data: {msg}") from None
-
-
-def compressor(kind: str, level: int | None = None) -> Callable[[Iterable[bytes]], Iterator[bytes]]:
-    """A function compressing a stream of chunks (for writing compressed layers/fixtures)."""
-
-    def run(chunks: Iterable[bytes]) -> Iterator[bytes]:
-        if kind == TAR:
-            yield from chunks
-            return
-        if kind == GZIP:
-            # mtime 0 and no file name: deterministic output.
-            obj = zlib.compressobj(level if level is not None else 6, zlib.DEFLATED, 31)
-        elif kind == ZSTD:
-            obj = zstandard.ZstdCompressor(level=level if level is not None else 3).compressobj()
-        elif kind == BZIP2:
-            obj = bz2.BZ2Compressor(level or 9)
-        elif kind == XZ:
-            obj = lzma.LZMACompressor()
-        else:
-            raise ValueError(f"unknown compression {kind!r}")
-        for chunk in chunks:
-            out = obj.compress(chunk)
-            if out:
-                yield out
-        tail = obj.flush()
-        if tail:
-            yield tail
-
-    return run
-
-
-def compress_bytes(data: bytes, kind: str, level: int | None = None) -> bytes:
-    return b"".join(compressor(kind, level)([data]))

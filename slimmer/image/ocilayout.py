@@ -1,288 +1,243 @@
-"""OCI image layouts: a directory (`oci:DIR[:REF]`) or a tar of one (`oci-archive:PATH[:REF]`).
+"""OCI image layouts, as a directory (`oci:DIR[:REF]`) or a tar of one (`oci-archive:PATH[:REF]`).
 
-Both are read in place: blobs of a directory are its files, blobs of an archive are regions
-of the tar (see dockerarchive.TarIndex). index.json picks the manifest (by the
-org.opencontainers.image.ref.name annotation, by `@N`, or the only one); an image index
-(or Docker manifest list) is followed to the manifest for this machine's platform, else
-linux/amd64.
+Reading works in place: blobs of a directory are its files, blobs of an archive are regions of
+the tar (see store.py). index.json picks the manifest (by the org.opencontainers.image.ref.name
+annotation, by `@N`, or the only one); an image index (or Docker manifest list) is followed to
+the manifest for this machine's platform, else linux/amd64. Every blob read is checked against
+its descriptor. Writing produces one manifest with uncompressed layers, named by `ref_name`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import platform
-import re
 from pathlib import Path
-from typing import Any, Protocol
 
 from slimmer.errors import CorruptImageError, SlimError
-from slimmer.image.blob import Blob
-from slimmer.image.dockerarchive import JSON_LIMIT, TarIndex, check_config, open_tar, parse_json, safe_name
-from slimmer.image.layers import iter_blob, short, split_digest
-from slimmer.image.model import Image, Layer
-from slimmer.image.reference import is_valid_tag, normalize_tag
+from slimmer.image.atomic import atomic_dir, atomic_file
+from slimmer.image.digest import Descriptor, Digest, Platform
+from slimmer.image.mediatypes import (
+    CONFIG_TYPES,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+)
+from slimmer.image.model import CheckedImage, Image, Layer, config_diff_ids
+from slimmer.image.reference import ImageRef, is_valid_tag, normalize_tag
+from slimmer.image.store import (
+    DirStore,
+    Store,
+    StoreFile,
+    open_archive,
+    parse_json,
+    read_json,
+    read_small,
+    stable_json,
+    with_parents,
+    write_dir,
+    write_tar,
+)
 from slimmer.progress import QUIET, Progress
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
+LAYOUT_FILE = "oci-layout"
+INDEX_FILE = "index.json"
+MAX_INDEX_DEPTH = 8
 
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
-CONFIG_TYPES = (OCI_CONFIG, DOCKER_CONFIG)
-
-
-class Store(Protocol):
-    def exists(self, name: str) -> bool: ...
-    def blob(self, name: str, what: str = "file") -> Blob: ...
-    def read(self, name: str, what: str = "file", limit: int = JSON_LIMIT) -> bytes: ...
+# --- reading ------------------------------------------------------------------------------------
 
 
-class DirStore:
-    """Files of a layout directory, addressed by relative path."""
-
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        self.label = str(root)
-
-    def _path(self, name: str, what: str) -> Path:
-        rel = safe_name(name, f"{self.label}: {what}")
-        path = self.root / rel
-        # Symlinks inside a layout must not lead out of it.
-        try:
-            real, root = path.resolve(), self.root.resolve()
-        except OSError as e:
-            raise SlimError(f"cannot read {path}: {e.strerror or e}") from None
-        if real != root and root not in real.parents:
-            raise CorruptImageError(f"{self.label}: {what} {rel!r} leads outside the layout")
-        return path
-
-    def exists(self, name: str) -> bool:
-        try:
-            return self._path(name, "file").is_file()
-        except SlimError:
-            return False
-
-    def blob(self, name: str, what: str = "file") -> Blob:
-        path = self._path(name, what)
-        try:
-            if not path.is_file():
-                raise CorruptImageError(f"{self.label}: missing {what} {name!r}")
-            return Blob(path, 0, path.stat().st_size)
-        except OSError as e:
-            raise SlimError(f"cannot read {path}: {e.strerror or e}") from None
-
-    def read(self, name: str, what: str = "file", limit: int = JSON_LIMIT) -> bytes:
-        blob = self.blob(name, what)
-        if blob.size > limit:
-            raise CorruptImageError(f"{self.label}: {what} {name!r} is implausibly large ({blob.size} bytes)")
-        return b"".join(iter_blob(blob))
-
-
-def host_platform() -> tuple[str, str, str | None]:
-    """(os, architecture, variant) of this machine in OCI/Go terms."""
+def host_platform() -> Platform:
+    """This machine in OCI/Go terms."""
     machine = platform.machine().lower()
     arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
             "i386": "386", "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x",
             "riscv64": "riscv64"}.get(machine)
     if arch is None and machine.startswith("armv"):
-        return "linux", "arm", f"v{machine[4]}"
-    return "linux", arch or machine, None
+        return Platform("linux", "arm", f"v{machine[4]}")
+    return Platform("linux", arch or machine)
 
 
-def _blob_name(digest: Any, what: str, label: str) -> str:
-    if not isinstance(digest, str):
-        raise CorruptImageError(f"{label}: {what}: missing digest")
-    try:
-        alg, hexpart = split_digest(digest)
-    except CorruptImageError as e:
-        raise CorruptImageError(f"{label}: {what}: {e}") from None
-    return f"blobs/{alg}/{hexpart}"
+def _descriptors(entries: object, what: str) -> list[Descriptor]:
+    if not isinstance(entries, list):
+        raise CorruptImageError(f"{what}: no manifests list")
+    return [Descriptor.parse(entry, f"{what}: manifests[{i}]") for i, entry in enumerate(entries)]
 
 
-def _check_descriptor(desc: Any, what: str, label: str) -> dict:
-    if not isinstance(desc, dict):
-        raise CorruptImageError(f"{label}: {what}: descriptor is not a JSON object")
-    if not isinstance(desc.get("size"), int) or desc["size"] < 0:
-        raise CorruptImageError(f"{label}: {what}: descriptor has no valid size")
-    _blob_name(desc.get("digest"), what, label)
-    return desc
-
-
-def _read_verified(store: Store, desc: dict, what: str, label: str) -> bytes:
+def _read_verified(store: Store, desc: Descriptor, what: str) -> bytes:
     """A small blob (manifest, index, config), checked against its descriptor's digest and size."""
-    name = _blob_name(desc.get("digest"), what, label)
-    data = store.read(name, f"{what} blob {short(desc['digest'])}")
-    alg = desc["digest"].split(":", 1)[0]
-    actual = f"{alg}:{hashlib.new(alg, data).hexdigest()}"
-    if actual != desc["digest"]:
-        raise CorruptImageError(f"{label}: {what} blob {short(desc['digest'])} does not match its "
-                                f"digest (content is {short(actual)})")
-    if len(data) != desc["size"]:
-        raise CorruptImageError(f"{label}: {what} blob {short(desc['digest'])} is {len(data)} bytes, "
-                                f"its descriptor says {desc['size']}")
+    data = read_small(store, desc.digest.blob_path, f"{what} blob {desc.digest.short}")
+    actual = Digest.of(data, desc.digest.algorithm)
+    if actual != desc.digest:
+        raise CorruptImageError(f"{store.label}: {what} blob {desc.digest.short} does not match its "
+                                f"digest (content is {actual.short})")
+    if len(data) != desc.size:
+        raise CorruptImageError(f"{store.label}: {what} blob {desc.digest.short} is {len(data)} bytes, "
+                                f"its descriptor says {desc.size}")
     return data
 
 
-def _ref_names(desc: dict) -> list[str]:
-    ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
-    return [v for k in (REF_NAME, CONTAINERD_NAME) if isinstance(v := ann.get(k), str)]
+def _names(desc: Descriptor) -> list[str]:
+    return [desc.annotations[key] for key in (REF_NAME, CONTAINERD_NAME) if key in desc.annotations]
 
 
-def _describe(i: int, desc: dict) -> str:
-    names = _ref_names(desc)
+def _describe(i: int, desc: Descriptor) -> str:
+    names = _names(desc)
     return f"@{i} {names[0]}" if names else f"@{i}"
 
 
-def select_descriptor(manifests: list, ref: str | None, label: str) -> dict:
-    if not all(isinstance(d, dict) for d in manifests):
-        raise CorruptImageError(f"{label}: index.json: a manifests entry is not a JSON object")
-    if ref is not None and re.fullmatch(r"@[0-9]+", ref):
-        n = int(ref[1:])
-        if n >= len(manifests):
-            raise SlimError(f"{label}: layout holds {len(manifests)} image"
-                            f"{'s' if len(manifests) != 1 else ''}; there is no {ref} (they are numbered from @0)")
+def _select(manifests: list[Descriptor], ref: ImageRef, label: str) -> Descriptor:
+    """The manifest `ref` names: by `@N`, by ref.name (exact, then as a normalised tag), or the only one."""
+    n = ref.nth(len(manifests), f"{label}: layout")
+    if n is not None:
         return manifests[n]
-    if ref is not None:
+    if ref.ref is not None:
         for desc in manifests:
-            ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
-            if ann.get(REF_NAME) == ref:
+            if desc.annotations.get(REF_NAME) == ref.ref:
                 return desc
-        want = normalize_tag(ref)
+        want = normalize_tag(ref.ref)
         for desc in manifests:
-            ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
-            if any(isinstance(ann.get(k), str) and normalize_tag(ann[k]) == want
-                   for k in (REF_NAME, CONTAINERD_NAME)):
+            if any(normalize_tag(name) == want for name in _names(desc)):
                 return desc
         listing = ", ".join(_describe(i, d) for i, d in enumerate(manifests)) or "nothing"
-        raise SlimError(f"{label}: no image named {ref} in the layout (it holds: {listing})")
+        raise SlimError(f"{label}: no image named {ref.ref} in the layout (it holds: {listing})")
     if not manifests:
         raise CorruptImageError(f"{label}: index.json lists no images")
-    if len(manifests) > 1 and len({d.get("digest") for d in manifests}) > 1:
+    if len({d.digest for d in manifests}) > 1:
         listing = ", ".join(_describe(i, d) for i, d in enumerate(manifests))
         raise SlimError(f"{label}: layout holds {len(manifests)} images; choose one with :REF ({listing})")
     return manifests[0]
 
 
-def _platform_of(desc: dict) -> tuple[str, str, str | None] | None:
-    p = desc.get("platform")
-    if not isinstance(p, dict):
-        return None
-    def text(key: str) -> str | None:
-        value = p.get(key)
-        return value if isinstance(value, str) else None
-    return text("os"), text("architecture"), text("variant")
-
-
-def select_platform(manifests: list, label: str) -> dict:
+def _select_platform(manifests: list[Descriptor], label: str) -> Descriptor:
     """The manifest of an index for this machine, else linux/amd64, else the only one."""
-    if not all(isinstance(d, dict) for d in manifests):
-        raise CorruptImageError(f"{label}: image index: a manifests entry is not a JSON object")
-    candidates = [d for d in manifests if _platform_of(d) != ("unknown", "unknown", None)]
-    host_os, host_arch, host_variant = host_platform()
-    wanted = [(host_os, host_arch, host_variant), ("linux", "amd64", None)]
-    for want_os, want_arch, want_variant in wanted:
-        matches = [d for d in candidates
-                   if (p := _platform_of(d)) and p[0] == want_os and p[1] == want_arch
-                   and (want_variant is None or p[2] in (None, want_variant))]
-        if matches:
-            return matches[0]
-    no_platform = [d for d in candidates if _platform_of(d) is None]
-    if len(no_platform) == 1 and len(candidates) == 1:
-        return no_platform[0]
-    have = ", ".join("/".join(x for x in (_platform_of(d) or ("?", "?", None)) if x)
-                     for d in candidates) or "nothing"
-    raise SlimError(f"{label}: the image index has no manifest for {host_os}/{host_arch} "
-                    f"or linux/amd64 (it has: {have})")
+    candidates = [d for d in manifests if d.platform != Platform("unknown", "unknown")]  # not attestations
+    host = host_platform()
+    for want in (host, Platform("linux", "amd64")):
+        for desc in candidates:
+            have = desc.platform
+            if have is not None and have.os == want.os and have.architecture == want.architecture \
+                    and (want.variant is None or have.variant in (None, want.variant)):
+                return desc
+    if len(candidates) == 1 and candidates[0].platform is None:
+        return candidates[0]
+    have_all = ", ".join(str(d.platform or Platform("?", "?")) for d in candidates) or "nothing"
+    raise SlimError(f"{label}: the image index has no manifest for {host.os}/{host.architecture} "
+                    f"or linux/amd64 (it has: {have_all})")
 
 
-def read_layout(store: Store, ref: str | None, reference: str, label: str,
-                require_oci_layout: bool = True) -> Image:
-    """Open one image of an OCI layout held by `store` (a directory or an indexed tar)."""
-    if store.exists("oci-layout"):
-        layout = parse_json(store.read("oci-layout", "oci-layout"), f"{label}: oci-layout")
+def read_layout(store: Store, ref: ImageRef, require_oci_layout: bool = True) -> Image:
+    """Open the image `ref` selects in an OCI layout held by `store` (a directory or an indexed tar)."""
+    label = store.label
+    if store.exists(LAYOUT_FILE):
+        layout = read_json(store, LAYOUT_FILE)
         if not isinstance(layout, dict) or not isinstance(layout.get("imageLayoutVersion"), str):
             raise CorruptImageError(f"{label}: oci-layout: no imageLayoutVersion")
     elif require_oci_layout:
         raise CorruptImageError(f"{label}: not an OCI image layout: no oci-layout file")
-    if not store.exists("index.json"):
+    if not store.exists(INDEX_FILE):
         raise CorruptImageError(f"{label}: not an OCI image layout: no index.json")
-    index = parse_json(store.read("index.json", "index.json"), f"{label}: index.json")
-    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+    index = read_json(store, INDEX_FILE)
+    if not isinstance(index, dict):
         raise CorruptImageError(f"{label}: index.json: no manifests list")
-    desc = select_descriptor(index["manifests"], ref, label)
+    desc = _select(_descriptors(index.get("manifests"), f"{label}: index.json"), ref, label)
 
-    for _depth in range(8):
-        desc = _check_descriptor(desc, "manifest", label)
-        data = _read_verified(store, desc, "manifest", label)
-        doc = parse_json(data, f"{label}: manifest {short(desc['digest'])}")
+    for _depth in range(MAX_INDEX_DEPTH):
+        doc = parse_json(_read_verified(store, desc, "manifest"), f"{label}: manifest {desc.digest.short}")
         if not isinstance(doc, dict):
-            raise CorruptImageError(f"{label}: manifest {short(desc['digest'])}: not a JSON object")
-        media_type = doc.get("mediaType") or desc.get("mediaType")
+            raise CorruptImageError(f"{label}: manifest {desc.digest.short}: not a JSON object")
+        media_type = doc.get("mediaType") or desc.media_type
         if media_type in INDEX_TYPES or (media_type is None and "manifests" in doc):
-            if not isinstance(doc.get("manifests"), list):
-                raise CorruptImageError(f"{label}: image index {short(desc['digest'])}: no manifests list")
-            desc = select_platform(doc["manifests"], label)
+            nested = _descriptors(doc.get("manifests"), f"{label}: image index {desc.digest.short}")
+            desc = _select_platform(nested, label)
             continue
         if media_type in MANIFEST_TYPES or (media_type is None and "layers" in doc):
-            return _image_from_manifest(store, desc, doc, reference, label)
-        raise SlimError(f"{label}: {short(desc['digest'])} is not a container image "
-                        f"(media type {media_type})")
+            return _image_from_manifest(store, desc, doc, ref)
+        raise SlimError(f"{label}: {desc.digest.short} is not a container image (media type {media_type})")
     raise CorruptImageError(f"{label}: image indexes nested too deeply")
 
 
-def _image_from_manifest(store: Store, desc: dict, manifest: dict, reference: str, label: str) -> Image:
-    what = f"manifest {short(desc['digest'])}"
-    config_desc = _check_descriptor(manifest.get("config"), f"{what}: config", label)
-    if config_desc.get("mediaType") not in CONFIG_TYPES + (None,):
-        raise SlimError(f"{label}: not a container image (config media type {config_desc['mediaType']})")
-    layer_descs = manifest.get("layers")
-    if not isinstance(layer_descs, list):
-        raise CorruptImageError(f"{label}: {what}: no layers list")
-    config_bytes = _read_verified(store, config_desc, "config", label)
-    diff_ids = check_config(config_bytes, f"{label}: config {short(config_desc['digest'])}", len(layer_descs))
+def _image_from_manifest(store: Store, desc: Descriptor, manifest: dict[str, object], ref: ImageRef) -> Image:
+    label = store.label
+    what = f"{label}: manifest {desc.digest.short}"
+    config_desc = Descriptor.parse(manifest.get("config"), f"{what}: config")
+    if config_desc.media_type not in CONFIG_TYPES + (None,):
+        raise SlimError(f"{label}: not a container image (config media type {config_desc.media_type})")
+    layer_objs = manifest.get("layers")
+    if not isinstance(layer_objs, list):
+        raise CorruptImageError(f"{what}: no layers list")
+    config_bytes = _read_verified(store, config_desc, "config")
+    diff_ids = config_diff_ids(config_bytes, f"{label}: config {config_desc.digest.short}", len(layer_objs))
 
     layers = []
-    for i, (ldesc, diff_id) in enumerate(zip(layer_descs, diff_ids), 1):
-        ldesc = _check_descriptor(ldesc, f"layer {i}", label)
-        media_type = ldesc.get("mediaType") or OCI_LAYER
+    for i, (layer_obj, diff_id) in enumerate(zip(layer_objs, diff_ids), 1):
+        layer_desc = Descriptor.parse(layer_obj, f"{label}: layer {i}")
+        media_type = layer_desc.media_type or OCI_LAYER
         if "encrypted" in media_type:
             raise SlimError(f"{label}: layer {i} is encrypted ({media_type}); decrypt the image first")
-        name = _blob_name(ldesc["digest"], f"layer {i}", label)
-        blob = store.blob(name, f"layer {i} blob {short(ldesc['digest'])}")
-        if blob.size != ldesc["size"]:
-            raise CorruptImageError(f"{label}: layer {i} blob {short(ldesc['digest'])} is {blob.size} "
-                                    f"bytes, its descriptor says {ldesc['size']}")
-        layers.append(Layer(blob=blob, media_type=media_type, diff_id=diff_id, digest=ldesc["digest"]))
+        blob = store.blob(layer_desc.digest.blob_path, f"layer {i} blob {layer_desc.digest.short}")
+        if blob.size != layer_desc.size:
+            raise CorruptImageError(f"{label}: layer {i} blob {layer_desc.digest.short} is {blob.size} "
+                                    f"bytes, its descriptor says {layer_desc.size}")
+        layers.append(Layer(blob=blob, media_type=media_type, diff_id=diff_id, digest=layer_desc.digest))
 
     tags = []
-    ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
-    if isinstance(ann.get(CONTAINERD_NAME), str):
-        tags.append(normalize_tag(ann[CONTAINERD_NAME]))
-    elif isinstance(ann.get(REF_NAME), str) and ":" in ann[REF_NAME] and is_valid_tag(ann[REF_NAME]):
-        tags.append(normalize_tag(ann[REF_NAME]))  # a full NAME:TAG (not just "latest")
-    return Image(reference=reference, config_bytes=config_bytes, layers=layers, repo_tags=tags,
-                 manifest_digest=desc["digest"])
+    if CONTAINERD_NAME in desc.annotations:
+        tags.append(normalize_tag(desc.annotations[CONTAINERD_NAME]))
+    elif ":" in (name := desc.annotations.get(REF_NAME, "")) and is_valid_tag(name):
+        tags.append(normalize_tag(name))  # a full NAME:TAG (not just "latest")
+    return Image(reference=str(ref), config_bytes=config_bytes, layers=layers, repo_tags=tags)
 
 
-def read_oci_dir(path: Path | str, ref: str | None, reference: str) -> Image:
-    path = Path(path)
+def read_oci_dir(path: Path, ref: ImageRef) -> Image:
     if not path.exists():
         raise SlimError(f"no such directory: {path}")
     if not path.is_dir():
         raise SlimError(f"{path}: not a directory (for an archive use oci-archive:{path})")
-    return read_layout(DirStore(path), ref, reference, str(path))
+    return read_layout(DirStore(path), ref)
 
 
-def read_oci_archive(path: Path | str, ref: str | None, reference: str, workdir: Path,
-                     progress: Progress = QUIET) -> Image:
-    path = Path(path)
-    index: TarIndex = open_tar(path, Path(workdir), str(path), progress)
-    return read_layout(index, ref, reference, str(path))
+def read_oci_archive(path: Path, ref: ImageRef, workdir: Path, progress: Progress = QUIET) -> Image:
+    return read_layout(open_archive(path, workdir, progress), ref)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def layout_files(image: CheckedImage, ref_name: str | None) -> list[StoreFile]:
+    """An OCI layout holding `image` (uncompressed layers), named `ref_name` in index.json."""
+    config = Descriptor(OCI_CONFIG, image.config_digest, len(image.config_bytes))
+    layers = [Descriptor(OCI_LAYER, layer.digest, layer.blob.size) for layer in image.layers]
+    manifest_bytes = stable_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.to_json(),
+                                  "layers": [layer.to_json() for layer in layers]})
+    manifest = Descriptor(OCI_MANIFEST, Digest.of(manifest_bytes), len(manifest_bytes),
+                          {REF_NAME: ref_name} if ref_name else {})
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [manifest.to_json()]}
+    files = [StoreFile(LAYOUT_FILE, stable_json({"imageLayoutVersion": "1.0.0"})),
+             StoreFile(INDEX_FILE, stable_json(index)),
+             StoreFile(config.digest.blob_path, image.config_bytes),
+             StoreFile(manifest.digest.blob_path, manifest_bytes)]
+    seen = {config.digest, manifest.digest}
+    for layer in image.layers:
+        if layer.digest not in seen:  # a layer repeated in the stack is stored once
+            seen.add(layer.digest)
+            files.append(StoreFile(layer.digest.blob_path, layer))
+    return with_parents(files)
+
+
+def _is_layout(path: Path) -> bool:
+    return (path / LAYOUT_FILE).is_file()
+
+
+def write_oci_dir(image: CheckedImage, dest: Path, ref_name: str | None, progress: Progress = QUIET) -> None:
+    """Write `image` as a layout directory; an existing one is replaced whole, anything else is refused."""
+    with atomic_dir(dest, _is_layout, "an OCI layout") as tmp, progress.bytes(f"writing {dest}", image.size) as bar:
+        write_dir(tmp, layout_files(image, ref_name), bar)
+
+
+def write_oci_archive(image: CheckedImage, dest: Path, ref_name: str | None, progress: Progress = QUIET) -> None:
+    """Write `image` as a tar of a layout, atomically."""
+    with atomic_file(dest) as f, progress.bytes(f"writing {dest}", image.size) as bar:
+        write_tar(f, layout_files(image, ref_name), bar)

@@ -17,14 +17,17 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
-from slimmer.errors import UsageError
+from slimmer.errors import SlimError, UsageError
 
-DAEMON = "docker-daemon"
-DOCKER_ARCHIVE = "docker-archive"
-OCI = "oci"
-OCI_ARCHIVE = "oci-archive"
-TRANSPORTS = (DAEMON, DOCKER_ARCHIVE, OCI, OCI_ARCHIVE)
+
+class Transport(StrEnum):
+    DAEMON = "docker-daemon"
+    DOCKER_ARCHIVE = "docker-archive"
+    OCI = "oci"
+    OCI_ARCHIVE = "oci-archive"
+
 
 # skopeo transports we do not implement. They are only taken as a transport when what follows
 # could not be a tag (so `dir:1.0` still names the daemon image dir:1.0).
@@ -45,7 +48,7 @@ _INDEX_REF_RE = re.compile(r"^@[0-9]+$")
 
 @dataclass(frozen=True)
 class ImageRef:
-    transport: str  # "docker-daemon" | "docker-archive" | "oci" | "oci-archive"
+    transport: Transport
     path: str  # NAME[:TAG] for the daemon (tag defaults to latest), a filesystem path otherwise
     ref: str | None = None  # image selector inside an archive/layout (":REF"), None if not given
 
@@ -59,6 +62,14 @@ class ImageRef:
         if self.ref is not None and _INDEX_REF_RE.match(self.ref):
             return int(self.ref[1:])
         return None
+
+    def nth(self, count: int, where: str) -> int | None:
+        """The position `@N` selects among `count` images (None without `@N`); SlimError past the end."""
+        n = self.index
+        if n is not None and n >= count:
+            raise SlimError(f"{where} holds {count} image{'s' if count != 1 else ''}; there is no {self.ref} "
+                            "(they are numbered from @0)")
+        return n
 
 
 def is_image_id(text: str) -> bool:
@@ -97,7 +108,16 @@ def parse_daemon_name(text: str) -> str:
 def is_valid_tag(text: str) -> bool:
     """Whether `text` is a NAME[:TAG] one can tag an image with."""
     m = _NAME_RE.match(text)
-    return bool(m) and not m.group("digest") and not _IMAGE_ID_RE.match(text)
+    return m is not None and not m.group("digest") and not _IMAGE_ID_RE.match(text)
+
+
+def explicit_tag(name: str) -> tuple[str, str] | None:
+    """("registry:5000/app", "1.0") from "registry:5000/app:1.0"; None for a name without a tag,
+    with a digest, or an image ID: none of these can name a new image."""
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon < slash or colon < 0 or "@" in name or is_image_id(name):
+        return None
+    return name[:colon], name[colon + 1:]
 
 
 def parse_tag(text: str) -> str:
@@ -108,7 +128,7 @@ def parse_tag(text: str) -> str:
     return text if m.group("tag") else f"{text}:latest"
 
 
-def _split_path_ref(transport: str, rest: str, original: str) -> ImageRef:
+def _split_path_ref(transport: Transport, rest: str, original: str) -> ImageRef:
     if not rest:
         raise UsageError(f"invalid image reference {original!r}: {transport}: needs a path")
     path, ref = rest, None
@@ -132,25 +152,25 @@ def parse_reference(text: str) -> ImageRef:
                          "pull the image first and use docker-daemon:NAME[:TAG]")
     if ":" in text:
         scheme, rest = text.split(":", 1)
-        if scheme == DAEMON:
+        if scheme == Transport.DAEMON:
             if not rest:
                 raise UsageError(f"invalid image reference {text!r}: docker-daemon: needs NAME[:TAG]")
-            return ImageRef(DAEMON, parse_daemon_name(rest), None)
-        if scheme in (DOCKER_ARCHIVE, OCI, OCI_ARCHIVE):
-            return _split_path_ref(scheme, rest, text)
+            return ImageRef(Transport.DAEMON, parse_daemon_name(rest), None)
+        if scheme in (Transport.DOCKER_ARCHIVE, Transport.OCI, Transport.OCI_ARCHIVE):
+            return _split_path_ref(Transport(scheme), rest, text)
         if scheme in _UNSUPPORTED and not _TAG_RE.match(rest):
             raise UsageError(f"transport {scheme!r} is not supported yet (in {text!r}); "
-                             f"use one of: {', '.join(TRANSPORTS)}")
+                             f"use one of: {', '.join(Transport)}")
     # No transport: an existing archive or layout, else a daemon image name.
     if os.path.isfile(text) and (text.endswith(".tar") or not _NAME_RE.match(text)):
-        return ImageRef(DOCKER_ARCHIVE, text, None)
+        return ImageRef(Transport.DOCKER_ARCHIVE, text, None)
     if os.path.isdir(text) and os.path.isfile(os.path.join(text, "oci-layout")):
-        return ImageRef(OCI, text, None)
+        return ImageRef(Transport.OCI, text, None)
     if text.endswith(".tar") or text.startswith(("/", "./", "../", "~")):
         raise UsageError(f"no such file: {text!r} (to name a daemon image, write docker-daemon:{text})"
                          if text.endswith(".tar") and _NAME_RE.match(text)
                          else f"no such file: {text!r}")
-    return ImageRef(DAEMON, parse_daemon_name(text), None)
+    return ImageRef(Transport.DAEMON, parse_daemon_name(text), None)
 
 
 def as_ref(ref: ImageRef | str) -> ImageRef:
@@ -159,7 +179,7 @@ def as_ref(ref: ImageRef | str) -> ImageRef:
 
 def same_target(a: ImageRef, b: ImageRef) -> bool:
     """Whether two references name the same daemon tag or the same file/directory."""
-    if a.transport == DAEMON or b.transport == DAEMON:
+    if Transport.DAEMON in (a.transport, b.transport):
         return a.transport == b.transport and normalize_tag(a.path) == normalize_tag(b.path)
     try:
         return os.path.realpath(a.path) == os.path.realpath(b.path)

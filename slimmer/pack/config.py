@@ -9,17 +9,18 @@ one entry plus a label name the source. No new timestamps: the output is determi
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from slimmer import __version__
+from slimmer.image.digest import Digest
+from slimmer.image.store import stable_json
 
 SOURCE_LABEL = "org.slimmer.source-image"
 # Keys of the top-level config that describe the image rather than the build container.
 KEPT_KEYS = ("architecture", "os", "os.version", "os.features", "variant", "author", "created", "config")
 
 
-def slim_config(original: dict[str, Any], source_digest: str, diff_id: str) -> bytes:
+def slim_config(original: dict[str, Any], source_digest: Digest, diff_id: Digest) -> bytes:
     """Config bytes (stable JSON) for the slim image made from `original`."""
     config = {key: copy.deepcopy(original[key]) for key in KEPT_KEYS if key in original}
     container = config.setdefault("config", {})
@@ -33,4 +34,4 @@ def slim_config(original: dict[str, Any], source_digest: str, diff_id: str) -> b
     history.append(entry)
     config["history"] = history
     config["rootfs"] = {"type": "layers", "diff_ids": [diff_id]}
-    return json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+    return stable_json(config)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slimmer.image.blob import Blob
+from slimmer.image.digest import Digest
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.fs import RootFS
 from slimmer.rootfs.layertar import XATTR_PREFIX
@@ -39,7 +40,7 @@ SYNTHETIC_DIRS = {"/tmp": 0o1777}
 @dataclass(frozen=True)
 class PackedLayer:
     blob: Blob  # the uncompressed tar
-    diff_id: str
+    diff_id: Digest
     files: int  # entries written, directories included
     size: int  # as Docker counts a layer: file content (hardlinked once) plus symlink targets
 
@@ -111,8 +112,7 @@ def write_layer(fs: RootFS, paths: Iterable[str], destination: Path) -> PackedLa
                     tar.addfile(info)
     finally:
         writer.close()
-    return PackedLayer(Blob(destination, 0, writer.size), "sha256:" + writer.sha256.hexdigest(),
-                       len(entries), size)
+    return PackedLayer(Blob(destination, 0, writer.size), Digest.of_hash(writer.sha256), len(entries), size)
 
 
 def _tarinfo(entry: Entry) -> tarfile.TarInfo:

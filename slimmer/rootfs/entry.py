@@ -48,10 +48,6 @@ class Entry:
         return self.type is EntryType.DIR
 
     @property
-    def is_symlink(self) -> bool:
-        return self.type is EntryType.SYMLINK
-
-    @property
     def content_key(self) -> tuple[int, int]:
         """Identity of the bytes: equal for hardlinks of one file, usable as a cache key."""
         return (self.layer, self.offset)

@@ -6,13 +6,15 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
-from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
-from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
+from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tracer, close
+from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.perl.tracer import PerlTracer
+from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.python import PythonTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
-from slimmer.trace.scripts import ScriptTracer, shell_handlers
+from slimmer.trace.scripts import ScriptTracer
 
 
 @dataclass
@@ -24,9 +26,11 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext, python_strict: bool = False) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
+    resolver = CommandResolver(ctx)
+    perl = PerlTracer(resolver)
     python = PythonTracer(strict=python_strict)
-    resolver = CommandResolver(ctx, handlers={**WRAPPER_HANDLERS, **shell_handlers(), **python.handlers})
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), python, DataRulesTracer()]
+    resolver.handlers = {**PROGRAMS, **perl.handlers(), **python.handlers}
+    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl, python]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
@@ -42,7 +46,8 @@ def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     _, tracers = make_tracers(ctx)
-    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx)
+    given = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
+    return TraceResult(close(given, tracers, ctx), ctx)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:

@@ -93,9 +93,6 @@ class PythonTracer:
         self._names_wanted: set[tuple[int, str]] = set()  # (env, package) importing names its callers give
         self._analysed_files: dict[tuple[int, str], list[str]] = {}  # (env, package) -> files read
         self._warned: set[tuple[str | None, str]] = set()
-        # `python` run with no script, as the shell analysis hands commands on (without their
-        # arguments, until it keeps them): (interpreter, invocation, cwd).
-        self._bare_runs: list[tuple[Interpreter, Invocation, str]] = []
 
     @property
     def handlers(self) -> dict[str, ArgvHandler]:
@@ -131,8 +128,6 @@ class PythonTracer:
         elif invocation.code is not None:
             facts = parse_source(invocation.code.encode("utf-8", "surrogateescape"))
             found += self._facts_needs(ModuleRef(env, "__main__", "", False, True), facts, None, cwd)
-        else:
-            self._bare_runs.append((interpreter, invocation, cwd))
         found += self._named_modules(env, invocation.args, reason, cwd)
         return found
 
@@ -209,23 +204,12 @@ class PythonTracer:
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
         if ctx.roles.get(path) != ROLE:
-            return self._named_script(path, entry, ctx)
+            return []
         self._visited.add(path)
         found: list[Need] = []
         for ref in self._pending.pop(path, []):
             found += self._analyse(ref, entry, ctx)
         return found
-
-    def _named_script(self, path: str, entry: Entry, ctx: TraceContext) -> list[Need]:
-        """A `.py` file kept because a shell script names it, where that script also runs `python`
-        with arguments the shell analysis did not pass on (`exec python3 /app/main.py "$@"`): it
-        is read as that interpreter's script."""
-        if not self._bare_runs or not path.endswith(".py") or ctx.roles.get(path) is not None:
-            return []
-        interpreter, invocation, cwd = self._bare_runs[0]
-        env = self._environment(interpreter, invocation, ctx, cwd, posixpath.dirname(path))
-        self._visited.add(path)
-        return self._analyse(ModuleRef(env, "__main__", path, False, True), entry, ctx)
 
     def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
         """Queue a module for reading when the closure reaches it; a file the closure already

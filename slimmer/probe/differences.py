@@ -1,0 +1,95 @@
+"""The differences between a probe run and the static closure, as data.
+
+Two lists drive the tracers' improvement: files the run touched that static tracing did not
+keep (grouped by the tracer that should have found them: the one for the program that touched
+them, else the ELF or the data rules by the file's kind), and files static tracing kept that
+the run never touched (grouped by the rule that kept them, largest first). The second list is
+not a list of mistakes: a probe sees one run, static tracing keeps every path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from slimmer.probe.touched import Touch
+from slimmer.rootfs.entry import EntryType
+from slimmer.rootfs.filekind import FileKind
+from slimmer.trace.closure import KeepSet, TraceContext
+from slimmer.trace.commands import CommandResolver
+
+# The package of a program handler (slimmer.trace.<package>...) names the tracer of its language.
+_TRACER_OF_PACKAGE = {"scripts": "shell", "commands": "wrapper"}
+
+
+@dataclass
+class ProbeDifferences:
+    command: str
+    outcome: str
+    touched: int  # image paths the run touched
+    missed: dict[str, list[dict]] = field(default_factory=dict)  # tracer -> files the probe added
+    unused: dict[str, list[dict]] = field(default_factory=dict)  # rule -> statically kept, never touched
+
+    def to_json(self) -> dict:
+        return {"command": self.command, "outcome": self.outcome, "touched": self.touched,
+                "missed_by_static": [{"tracer": t, "files": files} for t, files in self.missed.items()],
+                "kept_not_touched": [{"rule": r, "bytes": sum(f["size"] for f in files), "files": files}
+                                     for r, files in self.unused.items()]}
+
+    def render(self) -> str:
+        lines = [f"probe: {self.command} ({self.outcome}): {self.touched} paths of the image touched"]
+        missed = sum(len(files) for files in self.missed.values())
+        lines.append(f"touched by the probe, not found by static tracing: {missed}")
+        for tracer, files in self.missed.items():
+            lines.append(f"  {tracer}:")
+            lines += [f"    {f['path']}  ({f['how']} by {f['program'] or 'the container start'})" for f in files]
+        unused = sum(len(files) for files in self.unused.values())
+        unused_bytes = sum(f["size"] for files in self.unused.values() for f in files)
+        lines.append(f"kept by static tracing, never touched by the probe: {unused} files, {unused_bytes} bytes")
+        for rule, files in self.unused.items():
+            lines.append(f"  {rule}: {len(files)} files, {sum(f['size'] for f in files)} bytes")
+            lines += [f"    {f['path']}  [{f['reason']}]" for f in files]
+        return "\n".join(lines)
+
+
+def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, touched: dict[str, Touch],
+                command: str, outcome: str) -> ProbeDifferences:
+    fs = ctx.fs
+    result = ProbeDifferences(command, outcome, len(touched))
+    kept_dirs = {posixpath.dirname(path) for path in static.reasons}
+    for path, touch in touched.items():
+        entry = fs.get(path)
+        if entry is None or path in static.reasons:
+            continue
+        if entry.type is EntryType.DIR and _has_kept_descendant(path, kept_dirs):
+            continue  # parents of kept files are in the slim image anyway
+        tracer = _tracer_for(resolver, ctx, path, touch)
+        result.missed.setdefault(tracer, []).append(
+            {"path": path, "type": entry.type.value, "size": entry.size if entry.type is EntryType.FILE else 0,
+             "how": touch.how, "program": touch.program})
+    for path, reason in static.reasons.items():
+        entry = fs.get(path)
+        if entry is None or entry.type is not EntryType.FILE or path in touched:
+            continue
+        result.unused.setdefault(static.rules.get(path, "root"), []).append(
+            {"path": path, "size": entry.size, "reason": reason.text})
+    result.unused = dict(sorted(result.unused.items(), key=lambda item: -sum(f["size"] for f in item[1])))
+    return result
+
+
+def _has_kept_descendant(directory: str, kept_dirs: set[str]) -> bool:
+    prefix = directory.rstrip("/") + "/"
+    return directory in kept_dirs or any(d.startswith(prefix) for d in kept_dirs)
+
+
+def _tracer_for(resolver: CommandResolver, ctx: TraceContext, path: str, touch: Touch) -> str:
+    """The tracer of the program's language (perl, shell, ...), else by what the file is."""
+    if touch.program:
+        handler = resolver.handler_for(resolver.real_path(touch.program), touch.program)
+        if handler is not None:
+            package = handler.__module__.split(".")[2]
+            return _TRACER_OF_PACKAGE.get(package, package)
+    entry = ctx.fs.get(path)
+    if entry is not None and entry.type is EntryType.FILE and ctx.kind(entry) is FileKind.ELF:
+        return "elf"
+    return "data"

@@ -1,0 +1,33 @@
+"""Files that code names by absolute path: data files a script or module reads (`grep x
+/srv/list.csv`, `DATA=/etc/app.conf`, Perl's `-x '/bin/pwd'`) are named this way far more often
+than built at run time. Shared by the shell and the interpreter tracers."""
+
+from __future__ import annotations
+
+import re
+
+from slimmer.rootfs.entry import EntryType
+from slimmer.rootfs.fs import RootFS, SymlinkLoopError
+from slimmer.trace.closure import Need
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
+VIRTUAL_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
+
+
+def named_files(fs: RootFS, text: str, where: str) -> list[Need]:
+    """Existing regular files whose absolute path appears literally in `text` (lines starting
+    with `#` are comments and skipped)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        for path in ABSOLUTE_PATH.findall(line):
+            if path.startswith(VIRTUAL_FILESYSTEMS):
+                continue
+            try:
+                entry = fs.lookup(path)
+            except SymlinkLoopError:
+                continue
+            if entry is not None and entry.type is EntryType.FILE:
+                found.append(Need(path, f"path named at line {number} of {where}", optional=True))
+    return found
