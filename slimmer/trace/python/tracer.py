@@ -50,6 +50,7 @@ ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
 STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
+_C_IDENTIFIER = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\x00")
 _QUOTED_NAME = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)['"]""")
 _MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
 
@@ -87,7 +88,7 @@ class PythonTracer:
         self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
         self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
         self._facts: dict[tuple[int, int], ModuleFacts] = {}
-        self._binaries: dict[str, bytes] = {}
+        self._builtins: dict[str, set[str]] = {}  # interpreter -> strings of its binaries
         self._attributes: dict[int, set[str]] = {}  # env -> dotted names traced code uses on modules
         self._on_attribute: dict[tuple[int, str], list[tuple[ModuleRef, ImportUse]]] = {}
         self._names_wanted: set[tuple[int, str]] = set()  # (env, package) importing names its callers give
@@ -512,18 +513,20 @@ class PythonTracer:
 
     def _builtin(self, env: PythonEnv, module: str) -> bool:
         """Compiled into the interpreter (`sys`, `itertools`): the table of built-in modules is in
-        the strings of the executable or its libpython."""
+        the strings of the executable or its libpython, read once per interpreter. Linkers merge
+        string tails ("errno" may be the end of "Py_errno"), so every tail of a string counts."""
         real = env.interpreter.real
-        data = self._binaries.get(real)
-        if data is None:
-            chunks = []
+        names = self._builtins.get(real)
+        if names is None:
+            names = set()
             for path in env.interpreter.binaries(env.fs):
                 entry = env.fs.lookup(path)
                 if entry is not None and entry.is_file:
-                    chunks.append(env.fs.read(entry))
-            data = self._binaries[real] = b"".join(chunks)
-        # Linkers merge string tails ("errno" may end "Py_errno"): only the end is certain.
-        return re.search(rb"(?<![\w.])" + re.escape(module.encode()) + rb"\0", data) is not None
+                    for found in _C_IDENTIFIER.findall(env.fs.read(entry)):
+                        text = found.decode("ascii")
+                        names.update(text[i:] for i in range(len(text)) if i == 0 or text[i - 1] in "_.")
+            self._builtins[real] = names
+        return module in names
 
     def _warn(self, path: str | None, message: str) -> None:
         if (path, message) not in self._warned and self.resolver is not None:
