@@ -303,8 +303,3 @@ def _error_lines(root: Node) -> int:
         if node.has_error:
             stack.extend(node.children)
     return len(lines)
-
-
-def calls_named(facts: ModuleFacts, names: frozenset[str]) -> list[CallUse]:
-    return [use for use in facts.calls if use.call.func in names]
-

@@ -30,7 +30,6 @@ class PthImport:
 @dataclass
 class SysPath:
     entries: list[str] = field(default_factory=list)
-    site_dirs: list[str] = field(default_factory=list)  # where distributions (dist-info) live
     pth_files: list[str] = field(default_factory=list)
     pth_imports: list[PthImport] = field(default_factory=list)
 
@@ -104,7 +103,6 @@ def _add_site_dir(fs: RootFS, result: SysPath, site_dir: str) -> None:
     """site.addsitedir: the folder, then each `*.pth` in name order: a line starting with
     `import` is run, any other non-comment line is a path added when it exists."""
     result.add(site_dir)
-    result.site_dirs.append(site_dir)
     for name in fs.listdir(site_dir):
         if not name.endswith(".pth") or name.startswith("."):
             continue
