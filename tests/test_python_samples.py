@@ -21,7 +21,8 @@ from slimmer.trace.python.finder import ModuleFinder
 from slimmer.trace.python.interpreter import discover
 from slimmer.trace.python.invocation import parse_invocation
 from slimmer.trace.python.syspath import derive_sys_path
-from slimmer.trace.roots import run_spec
+from slimmer.trace.roots import RootOptions, run_spec
+from slimmer.trace.session import trace_image
 
 import strace_truth
 
@@ -133,3 +134,25 @@ def test_startup_modules_are_what_importtime_shows(docker_client, sample_image, 
     kept = {record["path"] for record in report["files"]}
     assert "/usr/lib/python3.11/encodings/__init__.py" in files.values()
     assert not {m: path for m, path in files.items() if path not in kept}
+
+
+def test_code_given_with_c_loads_libraries_and_time_zones(sample_archive):
+    code = "import ctypes.util, zoneinfo; ctypes.CDLL(ctypes.util.find_library('sqlite3')); zoneinfo.ZoneInfo('Asia/Tokyo')"
+    with open_analysis(f"docker-archive:{sample_archive('py-numpy')}") as opened:
+        traced = trace_image(opened.fs, run_spec(opened.image.config, entrypoint=f'python3 -c "{code}"'))
+    reasons = {path: reason.text for path, reason in traced.keep.reasons.items()}
+    sqlite = [path for path in reasons if path.endswith("/libsqlite3.so.0.8.6")]
+    assert sqlite and any(r.startswith("loaded with ctypes.util.find_library at the command line")
+                          for p, r in reasons.items() if "libsqlite3.so" in p)
+    assert reasons["/usr/share/zoneinfo/Asia/Tokyo"].startswith("time zone Asia/Tokyo read by zoneinfo")
+    assert "/usr/lib/python3.11/ctypes/util.py" in reasons
+
+
+def test_python_strict_keeps_no_package_data(sample_archive):
+    with open_analysis(f"docker-archive:{sample_archive('py-venv-server')}") as opened:
+        spec = run_spec(opened.image.config)
+        default = trace_image(opened.fs, spec)
+        strict = trace_image(opened.fs, spec, RootOptions(python_strict=True))
+    template = "/opt/venv/lib/python3.11/site-packages/hello_service/templates/index.html"
+    assert template in default.keep and template not in strict.keep
+    assert set(strict.keep.reasons) < set(default.keep.reasons)

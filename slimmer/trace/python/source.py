@@ -61,6 +61,7 @@ class ImportUse:
     lazy: bool = False  # inside a function: runs only when the function is called
     main_only: bool = False  # under `if __name__ == "__main__":`: runs only when the file is the script
     on_attribute: bool = False  # in a module-level `__getattr__` (PEP 562): runs when code asks for the name
+    function: str = ""  # the name of the function it is in ("" at module level)
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,9 @@ def parse_source(data: bytes) -> ModuleFacts:
 def _imports(node: Node) -> list[ImportUse]:
     line = node.start_point.row + 1
     guarded, lazy, main_only, on_attribute = _guarded(node), _lazy(node), _main_only(node), _in_getattr(node)
+    function = _function_name(node)
     if node.type == "import_statement":
-        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only, on_attribute)
+        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only, on_attribute, function)
                 for name in node.children_by_field_name("name")]
     module_node = node.child_by_field_name("module_name")
     level, module = 0, ""
@@ -134,7 +136,7 @@ def _imports(node: Node) -> list[ImportUse]:
         names: tuple[str, ...] = ("*",)
     else:
         names = tuple(_imported_name(name) for name in node.children_by_field_name("name"))
-    return [ImportUse(module, level, names, line, guarded, lazy, main_only, on_attribute)]
+    return [ImportUse(module, level, names, line, guarded, lazy, main_only, on_attribute, function)]
 
 
 def dotted_text(node: Node) -> str:
@@ -177,6 +179,14 @@ def _aliases(imports: list[ImportUse], nodes: list[Node]) -> dict[str, str]:
             else:
                 aliases[dotted_text(name)] = f"{module}.{dotted_text(name)}"
     return aliases
+
+
+def _function_name(node: Node) -> str:
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
+        parent = parent.parent
+    name = parent.child_by_field_name("name") if parent is not None else None
+    return name.text.decode() if name is not None and name.text is not None else ""
 
 
 def _parameters(node: Node) -> frozenset[str]:

@@ -49,6 +49,10 @@ from slimmer.trace.python.syspath import derive_sys_path
 ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
 STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
+# Functions of stdlib modules that serve the module's own command line (`python -m random`),
+# called from its `__main__` block, or the stdlib's tests (`test.support`), not programs.
+COMMAND_LINE_FUNCTIONS = frozenset({"main", "_main", "_demo", "_script"})
+STARTUP_ONLY = frozenset({"site", "_sitebuiltins"})  # their function-level imports serve the interactive prompt
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
 _C_IDENTIFIER = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\x00")
 _QUOTED_NAME = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)['"]""")
@@ -64,6 +68,7 @@ class ModuleRef:
     path: str  # its real path
     is_package: bool
     full: bool  # function bodies followed everywhere (see the module docstring)
+    shallow: bool = False  # reached by a library's lazy import of another package: module level only
 
     @property
     def top(self) -> str:
@@ -82,10 +87,12 @@ class PythonTracer:
         self._interpreters: dict[str, Interpreter | None] = {}
         self._pending: dict[str, list[ModuleRef]] = {}
         self._visited: set[str] = set()  # real paths the closure has handed to `needs`
-        self._analysed: set[tuple[int, str, bool]] = set()
+        self._analysed: set[tuple[int, str, bool, bool]] = set()
         self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
         self._whole: set[tuple[int, str]] = set()
         self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
+        self._deep: set[tuple[int, str]] = set()  # (env, module) read beyond module level (not shallow)
+        self._shallow_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only
         self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
         self._facts: dict[tuple[int, int], ModuleFacts] = {}
         self._builtins: dict[str, set[str]] = {}  # interpreter -> strings of its binaries
@@ -215,7 +222,7 @@ class PythonTracer:
     def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
         """Queue a module for reading when the closure reaches it; a file the closure already
         read in another environment (or mode) is read again at once, in this one."""
-        if (id(ref.env), ref.path, ref.full) in self._analysed:
+        if (id(ref.env), ref.path, ref.full, ref.shallow) in self._analysed:
             return []
         if ref.path in self._visited:
             entry = ctx.fs.lookup(ref.path)
@@ -224,11 +231,13 @@ class PythonTracer:
         return []
 
     def _analyse(self, ref: ModuleRef, entry: Entry, ctx: TraceContext) -> list[Need]:
-        key = (id(ref.env), ref.path, ref.full)
+        key = (id(ref.env), ref.path, ref.full, ref.shallow)
         if key in self._analysed or self.resolver is None:
             return []
         self._analysed.add(key)
-        if not ref.full:
+        if ref.shallow:
+            self._shallow_refs.setdefault((id(ref.env), ref.name), []).append(ref)
+        elif not ref.full:
             self._library_refs.setdefault((id(ref.env), ref.name), []).append(ref)
         self._analysed_files.setdefault((id(ref.env), ref.top), []).append(ref.path)
         facts = self._facts.get(entry.content_key)
@@ -272,7 +281,7 @@ class PythonTracer:
         assert self.resolver is not None
         site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn)
         for call in facts.calls:
-            if (call.lazy and not ref.full and call.call.func not in IMPORTING) or \
+            if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
                     (call.main_only and ref.name != "__main__"):
                 continue
             if stdlib and call.call.func not in IMPORTING:
@@ -280,16 +289,28 @@ class PythonTracer:
             effects = call_effects(call, site)
             found += effects.needs
             for module in effects.imports:
-                if call.lazy and not ref.full and module.split(".", 1)[0] != ref.top:
-                    continue  # a lazy import by a literal name: as a lazy import statement
+                # a lazy import by a literal name is taken as a lazy import statement
+                cross = call.lazy and not ref.full and module.split(".", 1)[0] != ref.top
+                if cross and not self._stdlib_lazy(ref, module, stdlib):
+                    continue
+                shallow = ref.shallow or cross
                 found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
-                                      full=application)
+                                      full=application, shallow=shallow)
             for dynamic in effects.dynamic:
                 if call.on_attribute:
                     found += self._attribute_modules(ref)
                 elif not stdlib:
                     found += self._dynamic(ref, requester, call.line, dynamic, by_literals=call.lazy and not ref.full)
         return found
+
+    def _stdlib_lazy(self, ref: ModuleRef, module: str, stdlib: bool) -> bool:
+        """A stdlib module's function-level import of another stdlib module (tarfile's gzip, bz2,
+        lzma) is followed, at module level only; not those of the start-up modules, which serve
+        the interactive prompt (`help()` and pydoc, readline)."""
+        if not stdlib or ref.name in STARTUP_ONLY or module.split(".", 1)[0] == "test":
+            return False
+        spec = ref.env.finder.find(module)
+        return spec is not None and spec.origin is not None and ref.env.interpreter.in_stdlib(spec.origin)
 
     def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
         """Whether traced code asks the module for what its `__getattr__` imports (`np.random`,
@@ -328,11 +349,14 @@ class PythonTracer:
         base = self._absolute(ref, use)
         if base is None:
             return []
-        if use.lazy and not ref.full and use.level == 0 and base.split(".", 1)[0] != ref.top:
+        cross = use.lazy and not ref.full and use.level == 0 and base.split(".", 1)[0] != ref.top
+        if (use.lazy and ref.shallow) or (cross and (_serves_tests_or_command_line(use.function)
+                                                     or not self._stdlib_lazy(ref, base, stdlib))):
             return []
+        shallow = ref.shallow or cross
         why = reasons.imported(requester, line)
         guarded = use.guarded or stdlib
-        found = self._import(env, base, why, requester, guarded, full=application) if base else []
+        found = self._import(env, base, why, requester, guarded, full=application, shallow=shallow) if base else []
         spec = env.finder.find(base) if base else None
         if not use.names or spec is None or not spec.is_package:
             return found
@@ -341,7 +365,7 @@ class PythonTracer:
             names = self._star_names(env, spec)
         for name in names:
             if name != "*" and env.finder.find(f"{base}.{name}") is not None:
-                found += self._import(env, f"{base}.{name}", why, requester, True, full=application)
+                found += self._import(env, f"{base}.{name}", why, requester, True, full=application, shallow=shallow)
         return found
 
     def _absolute(self, ref: ModuleRef, use: ImportUse) -> str | None:
@@ -367,7 +391,7 @@ class PythonTracer:
         return facts.all_names or ()
 
     def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
-                full: bool = False) -> list[Need]:
+                full: bool = False, shallow: bool = False) -> list[Need]:
         """`import module`: each package on the way, then the module. `full`: imported by the
         application, so the package's function bodies are followed too."""
         chain = env.finder.chain(module)
@@ -375,6 +399,8 @@ class PythonTracer:
                 and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
             self._warn(requester, f"{why}: module {module} not found on sys.path")
         found: list[Need] = [need for spec in chain for need in self._make_full(env, spec.name)] if full else []
+        if not shallow:
+            found += [need for spec in chain for need in self._make_deep(env, spec.name)]
         for spec in chain:
             reason = why if spec.name == module else reasons.package_of(module, why)
             found += self._module_files(env, env.finder, spec, reason)
@@ -405,7 +431,8 @@ class PythonTracer:
         except SymlinkLoopError:
             real = spec.origin
         full = (id(env), spec.name) in self._full
-        found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full), ctx)
+        shallow = not full and (id(env), spec.name) not in self._deep
+        found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full, shallow), ctx)
         if spec.kind is ModuleKind.SOURCE:
             found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
         if spec.is_package and not self.strict:
@@ -493,6 +520,24 @@ class PythonTracer:
                 found += self._import_use(ref, use, ref.path, 0, False, False)
         return found
 
+    def _make_deep(self, env: PythonEnv, module: str) -> list[Need]:
+        """Read a module beyond module level from now on (if it was read shallow already, again)."""
+        key = (id(env), module)
+        if key in self._deep:
+            return []
+        self._deep.add(key)
+        assert self.resolver is not None
+        found: list[Need] = []
+        for ref in self._shallow_refs.pop(key, []):
+            entry = self.resolver.ctx.fs.lookup(ref.path)
+            if entry is not None:
+                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full), entry,
+                                       self.resolver.ctx)
+        for refs in self._pending.values():
+            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, r.full) if (id(r.env), r.name) == key else r
+                       for r in refs]
+        return found
+
     def _make_full(self, env: PythonEnv, module: str) -> list[Need]:
         """Follow a module's function bodies from now on (if it was read already, again)."""
         key = (id(env), module)
@@ -550,3 +595,7 @@ class PythonTracer:
                     stack.append(child)
         return sorted(found)
 
+
+def _serves_tests_or_command_line(function: str) -> bool:
+    name = function.lstrip("_")
+    return function in COMMAND_LINE_FUNCTIONS or name.startswith("test") or name.endswith("_tests")
