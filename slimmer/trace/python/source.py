@@ -62,6 +62,7 @@ class ImportUse:
     main_only: bool = False  # under `if __name__ == "__main__":`: runs only when the file is the script
     on_attribute: bool = False  # in a module-level `__getattr__` (PEP 562): runs when code asks for the name
     function: str = ""  # the name of the function it is in ("" at module level)
+    instead_of: tuple[str, ...] = ()  # in `except ImportError:` after `try: import these`: a fallback
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,10 @@ def _imports(node: Node) -> list[ImportUse]:
     line = node.start_point.row + 1
     guarded, lazy, main_only, on_attribute = _guarded(node), _lazy(node), _main_only(node), _in_getattr(node)
     function = _function_name(node)
+    instead_of = _fallback_for(node)
     if node.type == "import_statement":
-        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only, on_attribute, function)
-                for name in node.children_by_field_name("name")]
+        return [ImportUse(_imported_name(name), 0, (), line, guarded, lazy, main_only, on_attribute, function,
+                          instead_of) for name in node.children_by_field_name("name")]
     module_node = node.child_by_field_name("module_name")
     level, module = 0, ""
     if module_node is not None and module_node.type == "relative_import":
@@ -136,7 +138,7 @@ def _imports(node: Node) -> list[ImportUse]:
         names: tuple[str, ...] = ("*",)
     else:
         names = tuple(_imported_name(name) for name in node.children_by_field_name("name"))
-    return [ImportUse(module, level, names, line, guarded, lazy, main_only, on_attribute, function)]
+    return [ImportUse(module, level, names, line, guarded, lazy, main_only, on_attribute, function, instead_of)]
 
 
 def dotted_text(node: Node) -> str:
@@ -179,6 +181,30 @@ def _aliases(imports: list[ImportUse], nodes: list[Node]) -> dict[str, str]:
             else:
                 aliases[dotted_text(name)] = f"{module}.{dotted_text(name)}"
     return aliases
+
+
+def _fallback_for(node: Node) -> tuple[str, ...]:
+    """For an import in the `except ImportError` clause of a `try` whose body is absolute imports
+    (`try: from _decimal import * / except ImportError: from _pydecimal import *`): those modules."""
+    clause = node.parent
+    while clause is not None and clause.type not in ("except_clause", "function_definition", "module"):
+        clause = clause.parent
+    if clause is None or clause.type != "except_clause" or b"ImportError" not in (clause.text or b"").split(b":")[0]:
+        return ()
+    statement = clause.parent
+    body = statement.child_by_field_name("body") if statement is not None else None
+    modules = []
+    for child in body.named_children if body is not None else ():
+        if child.type == "import_statement":
+            modules += [_imported_name(name) for name in child.children_by_field_name("name")]
+        elif child.type == "import_from_statement":
+            module = child.child_by_field_name("module_name")
+            if module is None or module.type != "dotted_name":
+                return ()
+            modules.append(dotted_text(module))
+        elif child.type not in ("comment", "pass_statement"):
+            return ()
+    return tuple(modules)
 
 
 def _function_name(node: Node) -> str:

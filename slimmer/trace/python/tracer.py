@@ -52,6 +52,9 @@ STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
 # Functions of stdlib modules that serve the module's own command line (`python -m random`),
 # called from its `__main__` block, or the stdlib's tests (`test.support`), not programs.
 COMMAND_LINE_FUNCTIONS = frozenset({"main", "_main", "_demo", "_script"})
+# Stdlib modules the stdlib imports in functions only for its own tests (test.support) or for
+# line editing at an interactive prompt (code.interact, pdb, cmd.Cmd.cmdloop): not followed lazily.
+NOT_FOLLOWED_LAZILY = frozenset({"test", "readline", "rlcompleter"})
 STARTUP_ONLY = frozenset({"site", "_sitebuiltins"})  # their function-level imports serve the interactive prompt
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
 _C_IDENTIFIER = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\x00")
@@ -307,7 +310,7 @@ class PythonTracer:
         """A stdlib module's function-level import of another stdlib module (tarfile's gzip, bz2,
         lzma) is followed, at module level only; not those of the start-up modules, which serve
         the interactive prompt (`help()` and pydoc, readline)."""
-        if not stdlib or ref.name in STARTUP_ONLY or module.split(".", 1)[0] == "test":
+        if not stdlib or ref.name in STARTUP_ONLY or module.split(".", 1)[0] in NOT_FOLLOWED_LAZILY:
             return False
         spec = ref.env.finder.find(module)
         return spec is not None and spec.origin is not None and ref.env.interpreter.in_stdlib(spec.origin)
@@ -349,6 +352,8 @@ class PythonTracer:
         base = self._absolute(ref, use)
         if base is None:
             return []
+        if use.instead_of and all(env.finder.find(module) is not None for module in use.instead_of):
+            return []  # the fallback of `try: import x / except ImportError`: x exists
         cross = use.lazy and not ref.full and use.level == 0 and base.split(".", 1)[0] != ref.top
         if (use.lazy and ref.shallow) or (cross and (_serves_tests_or_command_line(use.function)
                                                      or not self._stdlib_lazy(ref, base, stdlib))):
@@ -421,8 +426,9 @@ class PythonTracer:
         self._emitted.add(key)
         assert self.resolver is not None
         ctx = self.resolver.ctx
-        found: list[Need] = [Need(path, f"looked at by the import system finding {spec.name}", optional=True)
-                             for path in finder.probed.get(spec.name, [])]
+        # (with the role: a file the import system only looks at is not run, whatever its `#!`)
+        found: list[Need] = [Need(path, f"looked at by the import system finding {spec.name}", optional=True,
+                                  role=ROLE) for path in finder.probed.get(spec.name, [])]
         if spec.origin is None:
             return found + [Need(location, reason, optional=True) for location in spec.locations]
         found.append(Need(spec.origin, reason, role=ROLE))
