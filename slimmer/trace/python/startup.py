@@ -1,6 +1,7 @@
 """What the interpreter imports before the first line of the program runs.
 
-CPython's start-up (Python/pylifecycle.c, init_interp_main): the codec registry imports
+CPython's start-up (Python/pylifecycle.c, init_interp_main): the import system installs its
+`zipimport` path hook, the codec registry imports
 `encodings` (which imports `codecs` and `encodings.aliases`), then the codecs of the file
 system and standard stream encodings: UTF-8 in a container, whose C or POSIX locale Python
 coerces to UTF-8 (PEP 538/540), else the locale's codeset; then `site` unless `-S`. `site`
@@ -25,7 +26,8 @@ LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
 
 def startup_modules(finder: ModuleFinder, invocation: Invocation, env: dict[str, str]) -> list[tuple[str, str]]:
     """(module, why) the interpreter imports at start-up, in order."""
-    found = [("encodings", "codec registry"), ("encodings.utf_8", "file system and stream encoding (UTF-8)")]
+    found = [("zipimport", "path hook of the import system for zip archives on sys.path"),
+             ("encodings", "codec registry"), ("encodings.utf_8", "file system and stream encoding (UTF-8)")]
     codec = _locale_codec(finder, env)
     if codec is not None and codec != "utf_8":
         found.append((f"encodings.{codec}", "encoding of the locale the environment selects"))
