@@ -12,7 +12,8 @@ How far function bodies are followed (lazy imports, calls): the application's ow
 script, and modules of neither the stdlib nor an installed distribution) is followed everywhere,
 and so are the modules it imports (their functions are what it calls: a console script's
 `main`); other library code is followed at module level and, inside functions, for imports within
-its own top-level package and for imports by name (plug-ins). A library's function-level use of
+its own top-level package and for imports by name (plug-ins), and a stdlib module's imports of
+other stdlib modules (at their module level only: tarfile's gzip). A library's function-level use of
 another package serves a feature the application may never use: following all of those keeps
 most of the stdlib (`help()` alone reaches pydoc and email) and, through numpy's functions that
 name its lazily loaded subpackages, all of numpy.
