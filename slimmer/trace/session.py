@@ -10,6 +10,7 @@ from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tr
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.node.tracer import NodeTracer
 from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.python import PythonTracer
@@ -26,11 +27,13 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext, python_strict: bool = False) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
+    elf = ElfTracer(cwd=ctx.cwd)
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
+    node = NodeTracer(ctx, elf)
     python = PythonTracer(strict=python_strict)
-    resolver.handlers = {**PROGRAMS, **perl.handlers(), **python.handlers}
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl, python]
+    resolver.handlers = {**PROGRAMS, **perl.handlers(), **node.handlers(), **python.handlers}
+    return resolver, [elf, ScriptTracer(resolver), DataRulesTracer(), perl, node, python]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
