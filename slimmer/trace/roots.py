@@ -74,6 +74,7 @@ class RootOptions:
 
     include_exe: tuple[str, ...] = ()
     include: tuple[str, ...] = ()  # paths or globs, kept with everything under them
+    python_strict: bool = False  # Python: only traced modules (no package data, no whole packages)
     extra: tuple[Need, ...] = ()  # roots found outside the image's config (what a probe run touched)
 
 

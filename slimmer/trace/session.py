@@ -16,6 +16,7 @@ from slimmer.trace.node.tracer import NodeTracer
 from slimmer.trace.paths import CommandLinesTracer, CompiledPathsTracer, ConfigTracer, Readers
 from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.programs import PROGRAMS
+from slimmer.trace.python import PythonTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
 from slimmer.trace.scripts import ScriptTracer
 
@@ -28,7 +29,8 @@ class TraceResult:
     excluded: list[str] = field(default_factory=list)  # kept paths removed by --exclude
 
 
-def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None) -> tuple[CommandResolver, list[Tracer]]:
+def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None,
+                 python_strict: bool = False) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order
     (`packages`: the image's dpkg database, read from `ctx.fs` when not given)."""
     packages = packages if packages is not None else DpkgDatabase(ctx.fs)
@@ -36,9 +38,10 @@ def make_tracers(ctx: TraceContext, packages: DpkgDatabase | None = None) -> tup
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
     node = NodeTracer(ctx, elf)
-    resolver.handlers = {**PROGRAMS, **perl.handlers(), **node.handlers()}
+    python = PythonTracer(strict=python_strict)
+    resolver.handlers = {**PROGRAMS, **perl.handlers(), **node.handlers(), **python.handlers}
     readers = Readers(packages)
-    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl, node,
+    return resolver, [elf, ScriptTracer(resolver), NamedDataTracer(elf), DataRulesTracer(elf), perl, node, python,
                       CompiledPathsTracer(elf, readers), ConfigTracer(readers), CommandLinesTracer(elf, resolver),
                       PackageTracer(packages, elf)]
 
@@ -48,7 +51,7 @@ def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
     """Everything the container run by `spec` needs, minus what `exclude` removes."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     packages = DpkgDatabase(fs)
-    resolver, tracers = make_tracers(ctx, packages)
+    resolver, tracers = make_tracers(ctx, packages, options.python_strict)
     keep = close(roots(spec, fs, resolver, options), tracers, ctx)
     return TraceResult(keep, ctx, packages, apply_excludes(keep, exclude))
 

@@ -145,3 +145,4 @@ class DataSet:
     word_filter: Callable[[str], bool] | None = None  # which strings may stand for names
     env_default: tuple[tuple[str, str], ...] = field(default=())  # (name, why) used when loaded at all
     whole: bool = False  # loaded means all of it (plugins the configuration lists at run time)
+    follows: str | None = None  # key of a set whose loaded items load this one, by their names too

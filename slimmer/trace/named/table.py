@@ -61,7 +61,8 @@ NAMED_DATA: tuple[DataSet, ...] = (
             Loaders(imports=frozenset({"iconv_open"}) | gconv.PASSING_FUNCTIONS, own=GLIBC,
                     any_name=gconv.ANY_CHARSET, passing=gconv.PASSING, env_libraries=GLIBC),
             NameSources(env=("LC_ALL", "LC_CTYPE", "LANG"), strings=True),
-            gconv.Gconv, word_filter=gconv.plausible_literal),
+            gconv.Gconv, word_filter=gconv.plausible_literal,
+            follows="locale"),  # glibc loads the converters of the charset of every locale it loads
     DataSet("openssl-providers", "OpenSSL provider",
             Loaders(sonames=plugins.OPENSSL_LIBRARY, imports=plugins.PROVIDER_FUNCTIONS, any_name=("openssl",),
                     own=plugins.OPENSSL_LIBRARY),

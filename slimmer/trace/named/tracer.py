@@ -45,6 +45,7 @@ class _State:
     done_paths: set[str] = field(default_factory=set)
     done_always: bool = False
     done_everything: bool = False
+    followed: set[str] = field(default_factory=set)  # names of the followed set already passed on
 
 
 class NamedDataTracer:
@@ -210,8 +211,23 @@ class NamedDataTracer:
             state.everything = why
         self._load(state, why)
 
+    def _follow(self) -> None:
+        """A set that follows another is loaded by each item the other loads, named by it too
+        (glibc reads the gconv module table for the charset of every locale it loads)."""
+        by_key = {state.row.key: state for state in self._states}
+        for state in self._states:
+            followed = by_key.get(state.row.follows or "")
+            if followed is None or followed.loaded is None:
+                continue
+            for name, why in list(followed.names.items()):
+                if name not in state.followed:
+                    state.followed.add(name)
+                    self._load(state, f"{followed.row.what} {name} loaded ({why})")
+                    self._name(state, name, f"{followed.row.what} {name} ({why})")
+
     def _drain(self) -> list[Need]:
         """What became needed: the names of every loaded set not asked for yet."""
+        self._follow()
         needs: list[Need] = []
         for state in self._states:
             if state.loaded is None:
