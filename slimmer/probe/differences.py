@@ -1,8 +1,9 @@
 """The differences between a probe run and the static closure, as data.
 
-Two lists drive the tracers' improvement: files the run touched that static tracing did not
-keep (grouped by the tracer that should have found them: the one for the program that touched
-them, else the ELF or the data rules by the file's kind), and files static tracing kept that
+Two lists drive the tracers' improvement: files and directories the run used that static
+tracing did not keep (grouped by the tracer that should have found them: the one for the
+program that touched them, else the ELF or the data rules by the file's kind; a directory is
+listed unless a statically kept file is in it), and files static tracing kept that
 the run never touched (grouped by the rule that kept them, largest first). The second list is
 not a list of mistakes: a probe sees one run, static tracing keeps every path.
 """
@@ -42,7 +43,8 @@ class ProbeDifferences:
         lines.append(f"touched by the probe, not found by static tracing: {missed}")
         for tracer, files in self.missed.items():
             lines.append(f"  {tracer}:")
-            lines += [f"    {f['path']}  ({f['how']} by {f['program'] or 'the container start'})" for f in files]
+            lines += [f"    {_shown(f)}  ({_HOW_SAID[f['how']]} by {f['program'] or 'the container start'})"
+                      for f in files]
         unused = sum(len(files) for files in self.unused.values())
         unused_bytes = sum(f["size"] for files in self.unused.values() for f in files)
         lines.append(f"kept by static tracing, never touched by the probe: {unused} files, {unused_bytes} bytes")
@@ -50,6 +52,16 @@ class ProbeDifferences:
             lines.append(f"  {rule}: {len(files)} files, {sum(f['size'] for f in files)} bytes")
             lines += [f"    {f['path']}  [{f['reason']}]" for f in files]
         return "\n".join(lines)
+
+
+# How a path was touched (slimmer.probe.touched.Touch), in the words of the text report.
+_HOW_SAID = {"exec": "run", "open": "opened", "stat": "looked at", "symlink": "followed", "enter": "entered",
+             "change": "changed", "parent": "a path created or removed in it"}
+
+
+def _shown(file: dict) -> str:
+    """A directory with a trailing slash: it is kept as it is, without its contents."""
+    return file["path"] + "/" if file["type"] == EntryType.DIR.value else file["path"]
 
 
 def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, touched: dict[str, Touch],
