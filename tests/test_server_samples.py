@@ -34,9 +34,7 @@ GAPS = {
              "call (dpkg-query + /var/lib/dpkg/status, md5sum, cut, sed, touch, awk, envsubst, mkdir, dirname, "
              "basename): structure-commands; /etc/nginx/nginx.conf (compiled in) and what it includes (mime.types, "
              "modules-enabled/*.conf -> load_module ngx_stream_module.so), the template, /var/www/app: rundata",
-    "postgres": "pg_wrapper (Perl) runs /usr/lib/postgresql/15/bin/{psql,pg_isready} by a path it builds from the "
-                "installed versions, and reads /etc/postgresql-common/user_clusters: perl tracer (probe) or a program "
-                "table; postgres' share dir (postgres.bki, *.sql, timezonesets, tsearch_data), $libdir modules "
+    "postgres": "postgres' share dir (postgres.bki, *.sql, timezonesets, tsearch_data), $libdir modules "
                 "named in SQL (plpgsql, pgcrypto, unaccent, dict_snowball), zoneinfo by SQL name, locales "
                 "(C.utf8, locale.alias), /var/run/postgresql with its owner and mode 3777: rundata; the VOLUME "
                 "directory /var/lib/postgresql/data: roots; /var/run named by `chmod`, the `case` pattern around "

@@ -9,6 +9,7 @@ from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
+from slimmer.trace.dispatchers import DISPATCHERS
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.roots import RootOptions, RunSpec, roots
@@ -26,7 +27,7 @@ def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
-    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers()}
+    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers(), **DISPATCHERS}
     return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl]
 
 
