@@ -11,19 +11,23 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import signal
 import subprocess
 import sys
 import tarfile
+from dataclasses import replace
 
 import pytest
 from test_service_run import leftovers
 
 from slimmer.cli import main as slim_main
 from slimmer.errors import VerifyFailed
+from slimmer.probe.run import run_probe, signal_number
 from slimmer.probe.stracelog import Access, accesses
 from slimmer.probe.touched import Touch, touched_paths
 from slimmer.service.spec import load_spec
 from slimmer.slim import SlimOptions, slim
+from slimmer.trace.roots import run_spec
 
 import build_samples
 import strace_truth
@@ -198,9 +202,36 @@ def test_service_probe_runs_the_verify_spec(clean_daemon, sample_image, capsys):
     spec = build_samples.RECIPES / "redis" / "slim-verify.toml"
     assert slim_main(["trace", sample_image("redis"), "--probe", "--verify-spec", str(spec), "--json", "-q"]) == 0
     probe = json.loads(capsys.readouterr().out)["probe"]
-    assert probe["outcome"].startswith("service run: the image's HEALTHCHECK reports healthy; clients: ")
+    assert probe["outcome"].startswith("service run: the image's HEALTHCHECK reports healthy; "
+                                       "HEALTHCHECK under strace: exit code 0; clients: ")
     assert "stopped with SIGTERM" in probe["outcome"]
     assert probe["touched"] > 20
+
+
+@pytest.mark.slow
+def test_a_service_probe_traces_the_healthcheck_and_the_shutdown_inside_the_server(clean_daemon, sample_image,
+                                                                                    tmp_path):
+    # Docker runs the HEALTHCHECK inside the server, so the slim image must hold what it uses; the
+    # clients and the ready check run in containers of their own, which the probe does not trace.
+    # strace (PID 1) blocks the stop signal: it goes to the server, which shuts down traced.
+    image = sample_image("redis")
+    run_as = run_spec({"config": clean_daemon.images.get(image).attrs["Config"]})
+    assert run_as.healthcheck == ["/bin/sh", "-c", "redis-cli ping | grep -q PONG"]
+    spec = replace(load_spec(build_samples.RECIPES / "redis" / build_samples.VERIFY_SPEC),
+                   ready=("redis-cli", "-h", "127.0.0.1", "ping"), clients=())  # no clients: only the check counts
+    run = run_probe(image, run_as.argv, spec, tmp_path, 60, run_as.healthcheck)
+    assert "; HEALTHCHECK under strace: exit code 0; " in run.outcome
+    assert run.outcome.endswith("; stopped with SIGTERM: exit code 0")  # not killed at the time limit
+    server, health = ({(a.path, a.how, a.program) for a in accesses(trace, "/data")} for trace in run.traces)
+    assert ("/bin/sh", "exec", "") in health
+    assert ("/usr/bin/redis-cli", "exec", "/bin/sh") in health
+    assert not [access for access in server if access[0] == "/usr/bin/redis-cli"]
+    assert ("/data/dump.rdb", "change", "/usr/bin/redis-server") in server  # its last snapshot, renamed in place
+
+
+def test_signals_as_docker_names_them():
+    assert [signal_number(name) for name in ("SIGTERM", "quit", "9", "SIGRTMIN+3", "RTMAX-1", "SIGNOPE")] == \
+        [signal.SIGTERM, signal.SIGQUIT, 9, signal.SIGRTMIN + 3, signal.SIGRTMAX - 1, None]
 
 
 def test_a_batch_probe_that_does_not_end_is_stopped_at_the_time_limit(clean_daemon, sample_image, capsys):

@@ -7,6 +7,10 @@ directory the program lists, stats or enters) is needed when it exists in the im
 made by the run (a file it wrote, a directory it created, a file in a volume): the run needed
 the nearest directory above it that the image has (nginx creates /var/lib/nginx/body in
 /var/lib/nginx). Virtual filesystems and the probe's own mounts are not part of any image.
+
+The strace oracle (fixtures/strace_truth.py, its `dirs`) resolves the same accesses on its own,
+on purpose: it must not import slimmer, and one module shared by both would hide its own bugs
+from the tests that compare them.
 """
 
 from __future__ import annotations
