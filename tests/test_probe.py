@@ -22,12 +22,15 @@ from test_service_run import leftovers
 
 from slimmer.cli import main as slim_main
 from slimmer.errors import VerifyFailed
+from slimmer.probe.differences import differences
 from slimmer.probe.run import run_probe, signal_number
 from slimmer.probe.stracelog import Access, accesses
 from slimmer.probe.touched import Touch, touched_paths
 from slimmer.service.spec import load_spec
 from slimmer.slim import SlimOptions, slim
+from slimmer.trace.closure import KeepSet, Reason, TraceContext
 from slimmer.trace.roots import run_spec
+from slimmer.trace.session import make_tracers
 
 import build_samples
 import strace_truth
@@ -242,36 +245,58 @@ def test_a_batch_probe_that_does_not_end_is_stopped_at_the_time_limit(clean_daem
     assert probe["touched"] >= 2  # sleep itself and its libraries, from the trace strace wrote on the stop signal
 
 
+# A directory each server's run needs and cannot do without, kept as it is, without its contents.
+SERVER_DIRECTORIES = {
+    "nginx": "/var/lib/nginx",  # nginx makes its temp directories in it
+    "redis": "/data",  # the VOLUME, where it writes its snapshot at shutdown
+    "postgres": "/var/lib/postgresql/data",  # the VOLUME, initialised on first start (owner postgres)
+}
+
+
 @pytest.mark.slow
-def test_nginx_probe_keeps_the_directories_its_run_uses_and_passes_its_service_verification(clean_daemon,
-                                                                                           sample_image, tmp_path):
-    # Static tracing does not know that nginx makes its temp directories in /var/lib/nginx; the probe
-    # sees the mkdir and keeps the directory above it, as it is in the image, without its contents.
-    spec = load_spec(build_samples.RECIPES / "nginx" / build_samples.VERIFY_SPEC)
-    output = tmp_path / "nginx.tar"
+@pytest.mark.parametrize("name", sorted(SERVER_DIRECTORIES))
+def test_server_probe_keeps_every_file_and_directory_its_run_uses_and_passes_its_service_verification(
+        clean_daemon, sample_image, tmp_path, name):
+    spec = load_spec(build_samples.RECIPES / name / build_samples.VERIFY_SPEC)
+    output = tmp_path / f"{name}.tar"
     report = tmp_path / "report.json"
-    result = slim(sample_image("nginx"), SlimOptions(output=f"docker-archive:{output}", verify=True, verify_spec=spec,
-                                                     probe=True, report=report))
+    result = slim(sample_image(name), SlimOptions(output=f"docker-archive:{output}", verify=True, verify_spec=spec,
+                                                  probe=True, report=report))
     assert len(result.comparisons) == len(spec.clients) + 1 and all(c.same for c in result.comparisons)
     document = json.loads(report.read_text())
-    missed = {f["path"]: f for group in document["probe"]["missed_by_static"] for f in group["files"]}
-    assert missed["/var/lib/nginx"] == {"path": "/var/lib/nginx", "type": "dir", "size": 0, "how": "parent",
-                                        "program": "/usr/sbin/nginx"}
-    assert missed["/run"]["how"] == "parent"  # its pid file
-    kept = {f["path"]: f for f in document["files"]}
-    assert kept["/var/lib/nginx"]["reason"] == f"touched by probe: {document['probe']['command']}"
+    assert document["probe"]["outcome"].endswith(": exit code 0")  # stopped by its STOPSIGNAL, traced
     layer = _slim_layer(output)
-    assert not [name for name in layer if name.startswith("/var/lib/nginx/")]  # without its contents
-    # Against the oracle: every directory and file strace sees the service run use is in the slim
-    # image, each directory with its owner and mode as in the original.
-    truth = strace_truth.truth("nginx")
+    directory = SERVER_DIRECTORIES[name]
+    assert layer[directory].isdir() and not [path for path in layer if path.startswith(directory + "/")]
+    # Against the oracle: every file and directory strace sees the service run use is in the slim
+    # image, each directory with its owner and mode as in the original; and not much more.
+    truth = strace_truth.truth(name)
     dirs = [d["path"] for d in truth["dirs"]]
     assert not [d for d in dirs if d not in layer]
+    kept = {f["path"] for f in document["files"]}
     assert not [f["path"] for f in truth["files"] if f["path"] not in kept]
-    stat = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "stat", sample_image("nginx"),
+    stat = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "stat", sample_image(name),
                            "-c", "%n %u %g %a", *dirs], capture_output=True, text=True, check=True).stdout
     assert {f"{d} {layer[d].uid} {layer[d].gid} {layer[d].mode:o}" for d in dirs} == set(stat.splitlines())
     assert result.size_after <= 1.15 * truth["total_bytes"]
+
+
+def test_the_differences_list_the_directories_the_run_needs(tmp_path):
+    fs = merged_rootfs(tmp_path, make_layer([
+        (NGINX.lstrip("/"), File(b"\0", mode=0o755)), "var/lib/nginx/",
+        ("var/run", Symlink("/run")), "run/", ("etc/nginx/nginx.conf", b"events {}\n"), "srv/cache/",
+    ], parents=True)).rootfs
+    ctx = TraceContext(fs=fs)
+    static = KeepSet(reasons={NGINX: Reason("ENTRYPOINT/CMD", None), "/etc/nginx/nginx.conf": Reason("named", NGINX)},
+                     rules={NGINX: "root", "/etc/nginx/nginx.conf": "data"})
+    found = differences(static, ctx, make_tracers(ctx)[0], touched_paths(fs, accesses(CHANGES, "/")), "nginx",
+                        "exit code 0")
+    missed = {f["path"]: f for files in found.missed.values() for f in files}
+    assert missed["/var/lib/nginx"] == {"path": "/var/lib/nginx", "type": "dir", "size": 0, "how": "parent",
+                                        "program": NGINX}
+    assert missed["/run"]["how"] == "parent" and missed["/srv/cache"]["how"] == "parent"
+    assert "/etc/nginx" not in missed  # a statically kept file is in it: it is in the slim image anyway
+    assert "    /var/lib/nginx/  (a path created or removed in it by /usr/sbin/nginx)" in found.render().splitlines()
 
 
 def _slim_layer(archive) -> dict[str, tarfile.TarInfo]:
