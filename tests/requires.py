@@ -16,7 +16,8 @@ import pytest
 CI = os.environ.get("CI") == "true"
 
 # The Debian package of each program the tests run (scripts/ensure-system-packages installs them).
-PACKAGES = {"gcc": "gcc", "musl-gcc": "musl-tools", "lddtree": "pax-utils", "skopeo": "skopeo", "strace": "strace"}
+PACKAGES = {"gcc": "gcc", "musl-gcc": "musl-tools", "lddtree": "pax-utils", "skopeo": "skopeo", "strace": "strace",
+            "find": "findutils"}
 
 
 def unavailable(what: str) -> NoReturn:

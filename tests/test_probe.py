@@ -285,12 +285,15 @@ def test_the_differences_list_the_directories_the_run_needs(tmp_path):
     fs = merged_rootfs(tmp_path, make_layer([
         (NGINX.lstrip("/"), File(b"\0", mode=0o755)), "var/lib/nginx/",
         ("var/run", Symlink("/run")), "run/", ("etc/nginx/nginx.conf", b"events {}\n"), "srv/cache/",
+        ("entrypoint.sh", File(b"#!/bin/sh\nfind /hooks.d\n", mode=0o755)), ("bin/sh", File(b"\0", mode=0o755)),
+        "hooks.d/",
     ], parents=True)).rootfs
     ctx = TraceContext(fs=fs)
     static = KeepSet(reasons={NGINX: Reason("ENTRYPOINT/CMD", None), "/etc/nginx/nginx.conf": Reason("named", NGINX)},
                      rules={NGINX: "root", "/etc/nginx/nginx.conf": "data"})
-    found = differences(static, ctx, make_tracers(ctx)[0], touched_paths(fs, accesses(CHANGES, "/")), "nginx",
-                        "exit code 0")
+    touched = {**touched_paths(fs, accesses(CHANGES, "/")), "/hooks.d": Touch("stat", "/entrypoint.sh")}
+    found = differences(static, ctx, make_tracers(ctx)[0], touched, "nginx", "exit code 0")
+    assert [f["path"] for f in found.missed["shell"]] == ["/hooks.d"]  # a script's misses are its interpreter's
     missed = {f["path"]: f for files in found.missed.values() for f in files}
     assert missed["/var/lib/nginx"] == {"path": "/var/lib/nginx", "type": "dir", "size": 0, "how": "parent",
                                         "program": NGINX}

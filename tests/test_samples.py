@@ -17,6 +17,30 @@ EXPECTED_OUTPUT = {
         "tls: client context ok",
         "user: app (uid 1000)",
     ],
+    "hooks-app": [
+        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration",
+        "/docker-entrypoint.sh: Sourcing /docker-entrypoint.d/10-defaults.envsh",
+        "/docker-entrypoint.sh: Launching /docker-entrypoint.d/20-envsubst-on-templates.sh",
+        "20-envsubst-on-templates.sh: Running envsubst on /etc/app/templates/app.conf.template to /etc/app/conf.d/app.conf",
+        "20-envsubst-on-templates.sh: Running envsubst on /etc/app/templates/sites/default.conf.template to /etc/app/conf.d/sites/default.conf",
+        "/docker-entrypoint.sh: Launching /docker-entrypoint.d/30-summary.sh",
+        "summary: 7 lines in /etc/app/conf.d/app.conf",
+        "summary: port 8080",
+        "summary: user app:/home/app",
+        "summary: checksum 3911302e2d9687fc2bc9ac2714ed3ffb",
+        "/docker-entrypoint.sh: Ignoring /docker-entrypoint.d/40-disabled.sh, not executable",
+        "/docker-entrypoint.sh: Ignoring /docker-entrypoint.d/README.txt",
+        "/docker-entrypoint.sh: Configuration complete; ready for start up",
+        "# generated, checked",
+        "name = hooks-app",
+        "port = 8080",
+        "user = app",
+        "home = /home/app",
+        "data = /srv/app/data",
+        "secret = ${NOT_AN_APP_VARIABLE}",
+        "site default: 8080",
+        "data: app 750",
+    ],
     "py-app": [
         "py-app: python 3.11",
         "requests 2.32.3",
@@ -151,6 +175,21 @@ def test_strace_truth_sh_app(sample_image):
     assert paths["/usr/bin/awk"]["via"] == ["symlink"]
     assert paths["/etc/alternatives/awk"]["via"] == ["symlink"]
     assert "/usr/bin/jq" not in paths                      # installed, never used
+
+
+@pytest.mark.slow
+def test_strace_truth_hooks_app(sample_image):
+    """The entrypoint really finds, sources and runs its hooks, and they the tools they call."""
+    sample_image("hooks-app")
+    result = _truth("hooks-app")
+    paths = _check_common(result, "hooks-app")
+    for hook in ("20-envsubst-on-templates.sh", "30-summary.sh"):
+        assert "exec" in paths[f"/docker-entrypoint.d/{hook}"]["via"], hook
+    assert "open" in paths["/docker-entrypoint.d/10-defaults.envsh"]["via"]  # sourced
+    assert "/docker-entrypoint.d/40-disabled.sh" not in paths or "exec" not in paths["/docker-entrypoint.d/40-disabled.sh"]["via"]
+    for tool in ("envsubst", "mawk", "getent", "cut", "md5sum", "sed", "setpriv", "find", "sort", "stat"):
+        assert "exec" in paths[f"/usr/bin/{tool}"]["via"], tool
+    assert "/etc/app/templates/sites/default.conf.template" in paths
 
 
 # ---- the oracle's parsing, without a daemon --------------------------------

@@ -18,7 +18,7 @@ from slimmer.slim import SlimOptions, slim
 
 import strace_truth
 
-SAMPLES = ["c-app", "sh-app"]
+SAMPLES = ["c-app", "sh-app", "hooks-app"]
 MIN_RATIO = 10.0  # fat / slim
 MAX_OVER_TRUTH = 1.25  # slim / bytes the app touches
 

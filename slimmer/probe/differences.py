@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 
 from slimmer.probe.touched import Touch
 from slimmer.rootfs.entry import EntryType
-from slimmer.rootfs.filekind import FileKind
+from slimmer.rootfs.filekind import FileKind, shebang
+from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import KeepSet, TraceContext
-from slimmer.trace.commands import CommandResolver
+from slimmer.trace.commands import ArgvHandler, CommandResolver
 
-# The package of a program handler (slimmer.trace.<package>...) names the tracer of its language.
-_TRACER_OF_PACKAGE = {"scripts": "shell", "commands": "wrapper"}
+# The package of a program handler (slimmer.trace.<package>...) names the tracer of its language;
+# the program table's own handlers are named by their module.
+_TRACER_OF_MODULE = {"slimmer.trace.programs.shells": "shell", "slimmer.trace.programs.wrappers": "wrapper",
+                     "slimmer.trace.programs.dispatchers": "dispatcher"}
 
 
 @dataclass
@@ -96,12 +99,23 @@ def _has_kept_descendant(directory: str, kept_dirs: set[str]) -> bool:
 
 def _tracer_for(resolver: CommandResolver, ctx: TraceContext, path: str, touch: Touch) -> str:
     """The tracer of the program's language (perl, shell, ...), else by what the file is."""
-    if touch.program:
-        handler = resolver.handler_for(resolver.real_path(touch.program), touch.program)
-        if handler is not None:
-            package = handler.__module__.split(".")[2]
-            return _TRACER_OF_PACKAGE.get(package, package)
+    handler = _language_handler(resolver, ctx, touch.program) if touch.program else None
+    if handler is not None:
+        module = handler.__module__
+        return _TRACER_OF_MODULE.get(module, module.split(".")[2])
     entry = ctx.fs.get(path)
     if entry is not None and entry.type is EntryType.FILE and ctx.kind(entry) is FileKind.ELF:
         return "elf"
     return "data"
+
+
+def _language_handler(resolver: CommandResolver, ctx: TraceContext, program: str) -> ArgvHandler | None:
+    """The handler of the program that ran: a script's is its `#!` interpreter's (the hooks a
+    shell script runs are the shell tracer's to find)."""
+    try:
+        entry = ctx.fs.lookup(program)
+    except SymlinkLoopError:
+        return None
+    interpreter = shebang(ctx.fs, entry) if entry is not None and ctx.kind(entry) is FileKind.SCRIPT else None
+    called = interpreter[0] if interpreter else program
+    return resolver.handler_for(resolver.real_path(called), called)

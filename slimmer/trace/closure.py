@@ -15,6 +15,10 @@ from typing import Protocol
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.filekind import FileKind, classify
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
+from slimmer.trace.argv import DynamicWord
+
+MAX_INVOCATIONS = 8  # distinct argument lists a script is traced with
+ANY_ARGUMENTS = (DynamicWord('"$@"'),)  # the arguments of a script run in ways not told
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class Need:
     reason: str  # human sentence: "DT_NEEDED libz.so.1", "interpreter of script", ...
     recursive: bool = False  # a directory needed with everything under it
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
-    role: str | None = None  # how the file is used when its content does not say: "shell" script, ...
+    role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
+    args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,10 @@ class TraceContext:
     cwd: str = "/"  # the container's WorkingDir: where relative names are looked up
     warnings: list[Warning] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # real path -> role given by a Need
-    script_args: dict[str, list[str]] = field(default_factory=dict)  # real path -> arguments it is run with
+    invocations: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # real path -> `args` of its Needs
     notes: dict[str, str] = field(default_factory=dict)  # real path -> what a tracer found it is ("static-pie ...")
     _kinds: dict[tuple[int, int], FileKind] = field(default_factory=dict)
+    _warned: set[Warning] = field(default_factory=set)
 
     def kind(self, entry: Entry) -> FileKind:
         """Content kind of a regular file, classified once per content."""
@@ -67,8 +73,29 @@ class TraceContext:
             kind = self._kinds[key] = classify(self.fs, entry)
         return kind
 
+    def add_invocation(self, path: str, args: tuple[str, ...]) -> bool:
+        """Record one way a script is run; False when it is known already. Past MAX_INVOCATIONS,
+        one more stands for any arguments."""
+        known = self.invocations.setdefault(path, [])
+        # ANY_ARGUMENTS alone is a guess, for a script kept before anything was seen running it
+        if args == ANY_ARGUMENTS and known:
+            return False
+        if known == [ANY_ARGUMENTS]:
+            known[0] = args
+            return True
+        if len(known) >= MAX_INVOCATIONS:
+            args = ANY_ARGUMENTS
+        if args in known:
+            return False
+        known.append(args)
+        return True
+
     def warn(self, path: str | None, message: str) -> None:
-        self.warnings.append(Warning(path, message))
+        """Say it once: a file traced again (a new role, other arguments) finds the same things."""
+        warning = Warning(path, message)
+        if warning not in self._warned:
+            self._warned.add(warning)
+            self.warnings.append(warning)
 
     def note(self, path: str, text: str) -> None:
         """Say what a kept file is, where its reason alone would not (a static binary needs nothing)."""
@@ -123,12 +150,14 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
             if fresh:
                 keep.reasons[entry.path] = reason
                 keep.rules[entry.path] = rule
-            # A file kept before may learn its role now (a script first seen as a plain file):
-            # its tracers run again with it.
+            # A file kept before may learn its role now (a script first seen as a plain file), or
+            # be run with other arguments: its tracers run again with what is known of it.
             role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
             if need.role is not None and role_added:
                 ctx.roles[entry.path] = need.role
-            if not (fresh or role_added):
+            run_anew = need.args is not None and entry.type is EntryType.FILE and \
+                ctx.add_invocation(entry.path, need.args)
+            if not (fresh or role_added or run_anew):
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).

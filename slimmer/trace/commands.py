@@ -1,8 +1,11 @@
-"""Running a command inside the image: execvp's PATH search and what interpreters' arguments mean.
+"""Running a command inside the image: execvp's PATH search, then what the program's arguments
+mean.
 
-An argv is traced in two steps: find the program exactly as `execvp` would inside the image,
-then let the handler for that program (a shell, `env`, an init wrapper, later Python and Node)
-say which of its arguments name further files or commands.
+An argv is traced in three steps, wherever it comes from (ENTRYPOINT/CMD, a `#!` line, a
+wrapper, a shell script): find the program exactly as `execvp` would inside the image; let the
+handler registered for that program (a shell, `env`, an init wrapper, an interpreter: see
+slimmer.trace.programs) say which of its arguments name further code or commands; and keep the
+arguments that name existing paths (slimmer.trace.operands).
 """
 
 from __future__ import annotations
@@ -12,21 +15,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.entry import EntryType
+from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import SymlinkLoopError
+from slimmer.trace.argv import is_dynamic
 from slimmer.trace.closure import Need, TraceContext
+from slimmer.trace.operands import operand_needs
 
 # Docker gives a container this PATH when the image sets none (and runc searches it for argv[0]).
 DOCKER_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+# What a program does with its command line: (resolver, argv as run, reason, cwd) -> Needs.
+# A word built at run time (from a shell script) is a slimmer.trace.argv.DynamicWord: a str
+# whose value is its source text (`"$CMD"`).
 ArgvHandler = Callable[["CommandResolver", list[str], str, str], list[Need]]
 
 
 @dataclass
 class CommandResolver:
-    """Turns command lines into Needs; handlers are keyed by program name (see `needs`)."""
+    """Turns command lines into Needs; handlers are keyed by program name (see `handler_for`)."""
 
     ctx: TraceContext
     handlers: dict[str, ArgvHandler] = field(default_factory=dict)
+    _requester: str | None = field(default=None, init=False)  # the file whose analysis is running
 
     @property
     def search_path(self) -> str:
@@ -36,7 +46,7 @@ class CommandResolver:
         """The file `execvp(name)` runs: a name with a slash is taken as is, others are looked up
         in each PATH directory in turn (an empty entry is the current directory), skipping
         candidates that are not executable regular files, as execvp skips EACCES/ENOENT."""
-        if not name:
+        if not name or is_dynamic(name):
             return None
         if "/" in name:
             path = posixpath.normpath(posixpath.join(cwd, name))
@@ -55,20 +65,44 @@ class CommandResolver:
         return entry is not None and entry.type is EntryType.FILE and bool(entry.mode & 0o111)
 
     def needs(self, argv: list[str], reason: str, cwd: str = "/", requester: str | None = None) -> list[Need]:
-        """The program of `argv` and whatever its handler finds in the arguments."""
+        """The program of `argv`, what its handler finds in the arguments, and the existing paths
+        they name. A script is needed with its arguments: its interpreter reads them."""
         if not argv:
+            return []
+        saved = self._requester
+        self._requester = requester if requester is not None else saved
+        try:
+            return self._needs(argv, reason, cwd)
+        finally:
+            self._requester = saved
+
+    def _needs(self, argv: list[str], reason: str, cwd: str) -> list[Need]:
+        if is_dynamic(argv[0]):
+            self.warn(f"command name built at run time: {argv[0]} ({reason})")
             return []
         program = self.find(argv[0], cwd)
         if program is None:
-            self.ctx.warn(requester, f"{self._not_found(argv[0], cwd)} ({reason})")
+            self.warn(f"{self._not_found(argv[0], cwd)} ({reason})")
             return []
-        found = [Need(program, reason)]
         real = self.real_path(program)
-        self.ctx.script_args.setdefault(real, list(argv[1:]))
+        found = [Need(program, reason, args=tuple(argv[1:]) if self._is_script(real) else None)]
         handler = self.handler_for(real, argv[0])
         if handler is not None:
             found.extend(handler(self, argv, reason, cwd))
-        return found
+        return found + operand_needs(self.ctx.fs, argv, reason, cwd)
+
+    @property
+    def requester(self) -> str | None:
+        """The file whose command lines are being resolved (None for the image config's)."""
+        return self._requester
+
+    def warn(self, message: str) -> None:
+        """A warning about the file whose command lines are being resolved (handlers use it)."""
+        self.ctx.warn(self._requester, message)
+
+    def _is_script(self, real: str) -> bool:
+        entry = self.ctx.fs.get(real)
+        return entry is not None and self.ctx.kind(entry) is FileKind.SCRIPT
 
     def _not_found(self, name: str, cwd: str) -> str:
         """Why `find` failed, in the words of the failing lookup."""
@@ -102,8 +136,10 @@ def _strip_version(name: str) -> str:
 
 def split_options(args: list[str], options_with_value: frozenset[str] = frozenset(),
                   prefixes: str = "-") -> tuple[list[str], list[str]]:
-    """A command's arguments as (options, operands): options come first and end at `--` or at the
-    first operand; one in `options_with_value` takes the next word with it."""
+    """A command's arguments as (options, operands), for handlers of simple command lines:
+    options come first and end at `--` or at the first operand; one in `options_with_value`
+    takes the next word with it. (Programs that run programs have a fuller grammar:
+    slimmer.trace.programs.grammar.)"""
     options: list[str] = []
     rest = list(args)
     while rest:
@@ -116,52 +152,3 @@ def split_options(args: list[str], options_with_value: frozenset[str] = frozense
         options += rest[:taken]
         rest = rest[taken:]
     return options, rest
-
-
-def wrapped_command(argv: list[str], options_with_value: frozenset[str] = frozenset(),
-                    leading_values: int = 0) -> list[str]:
-    """The command a wrapper (`nice -n 5 CMD`, `gosu USER CMD`, `tini -- CMD`) runs: skip its
-    options (and the values of those that take one), then `leading_values` positional words."""
-    return split_options(argv[1:], options_with_value)[1][leading_values:]
-
-
-def _env_handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
-    """`env [-i] [-u NAME] [-S STRING] [NAME=VALUE]... COMMAND`: trace COMMAND."""
-    rest = argv[1:]
-    while rest:
-        word = rest[0]
-        if word in ("-u", "--unset", "-C", "--chdir"):
-            rest = rest[2:]
-        elif word in ("-S", "--split-string"):
-            rest = rest[1].split() + rest[2:] if len(rest) > 1 else []
-        elif word.startswith("-S"):
-            rest = word[2:].split() + rest[1:]
-        elif (word.startswith("-") and word != "-") or "=" in word:
-            rest = rest[1:]
-            if word == "--":
-                break
-        else:
-            break
-    return resolver.needs(rest, f"run by env ({reason})", cwd)
-
-
-def _wrapper(options_with_value: frozenset[str] = frozenset(), leading_values: int = 0) -> ArgvHandler:
-    def handler(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
-        inner = wrapped_command(argv, options_with_value, leading_values)
-        return resolver.needs(inner, f"run by {posixpath.basename(argv[0])} ({reason})", cwd)
-    return handler
-
-
-# Programs that only run another program: what follows their own options is a command line.
-WRAPPER_HANDLERS: dict[str, ArgvHandler] = {
-    "env": _env_handler,
-    "nice": _wrapper(frozenset({"-n", "--adjustment"})),
-    "nohup": _wrapper(),
-    "setsid": _wrapper(),
-    "stdbuf": _wrapper(frozenset({"-i", "-o", "-e"})),
-    "timeout": _wrapper(frozenset({"-s", "--signal", "-k", "--kill-after"}), leading_values=1),
-    "tini": _wrapper(frozenset({"-p", "-e"})),
-    "dumb-init": _wrapper(frozenset({"-r", "--rewrite"})),
-    "gosu": _wrapper(leading_values=1),
-    "su-exec": _wrapper(leading_values=1),
-}

@@ -1,8 +1,9 @@
 """Where tracing starts: the image config (how the container is run) and the user's options.
 
 Each root is a Need with its reason: the program of ENTRYPOINT + CMD and what its arguments
-name, HEALTHCHECK commands, the user's passwd/group entries and home, the working directory,
-/tmp, the time zone and locale the environment selects, and what `--include*` asks for.
+name (as the command resolver reads any command line), HEALTHCHECK commands, the user's
+passwd/group entries and home, the working directory, /tmp, the time zone and locale the
+environment selects, and what `--include*` asks for.
 """
 
 from __future__ import annotations
@@ -82,10 +83,8 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
     if not spec.argv:
         raise SlimError("the image has no ENTRYPOINT or CMD: say what it runs with --entrypoint or --cmd")
     found = resolver.needs(spec.argv, "ENTRYPOINT/CMD", spec.cwd)
-    found += _argument_files(fs, spec.argv, "ENTRYPOINT/CMD", spec.cwd)
     if spec.healthcheck:
         found += resolver.needs(spec.healthcheck, "HEALTHCHECK", spec.cwd)
-        found += _argument_files(fs, spec.healthcheck, "HEALTHCHECK", spec.cwd)
     for name in options.include_exe:
         program = resolver.find(name, spec.cwd)
         if program is None:
@@ -99,24 +98,6 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
               Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True)]
     found += _timezone_needs(spec.env)
     found += _locale_needs(spec.env)
-    return found
-
-
-def _argument_files(fs: RootFS, argv: list[str], where: str, cwd: str) -> list[Need]:
-    """Files named by the arguments of the command line (`app /etc/app.conf`, `--config=conf.yml`):
-    the program reads them. Regular files only: a directory argument keeps just the directory."""
-    found = []
-    for number, word in enumerate(argv[1:], 1):
-        for candidate in (word, word.partition("=")[2]):
-            if not candidate or candidate.startswith("-"):
-                continue
-            try:
-                entry = fs.lookup(candidate, cwd=cwd)
-            except SlimError:
-                continue  # a symlink loop: the program cannot read it either
-            if entry is not None and (entry.is_file or (entry.is_dir and candidate.strip("/"))):
-                found.append(Need(posixpath.normpath(posixpath.join(cwd, candidate)),
-                                  f"argument {number} of {where}", optional=True))
     return found
 
 

@@ -6,14 +6,14 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.fs import RootFS
-from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
-from slimmer.trace.commands import WRAPPER_HANDLERS, CommandResolver
+from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tracer, close
+from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
-from slimmer.trace.dispatchers import DISPATCHERS
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.perl.tracer import PerlTracer
+from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.roots import RootOptions, RunSpec, roots
-from slimmer.trace.scripts import ScriptTracer, shell_handlers
+from slimmer.trace.scripts import ScriptTracer
 
 
 @dataclass
@@ -27,7 +27,7 @@ def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
-    resolver.handlers = {**WRAPPER_HANDLERS, **shell_handlers(), **perl.handlers(), **DISPATCHERS}
+    resolver.handlers = {**PROGRAMS, **perl.handlers()}
     return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl]
 
 
@@ -44,7 +44,8 @@ def trace_paths(fs: RootFS, paths: list[str], spec: RunSpec) -> TraceResult:
     """The closure of explicit files (`slim trace --from`), without the config's roots."""
     ctx = TraceContext(fs=fs, env=spec.env, cwd=spec.cwd)
     _, tracers = make_tracers(ctx)
-    return TraceResult(close([Need(path, "given with --from") for path in paths], tracers, ctx), ctx)
+    given = [Need(path, "given with --from", args=ANY_ARGUMENTS) for path in paths]  # as if run
+    return TraceResult(close(given, tracers, ctx), ctx)
 
 
 def apply_excludes(keep: KeepSet, patterns: tuple[str, ...]) -> list[str]:

@@ -71,7 +71,6 @@ class PerlTracer:
             return found
         real = resolver.real_path(script)
         self._inc_of.setdefault(real, Inc(inc.dirs, posixpath.dirname(real), inc.core))
-        ctx.script_args.setdefault(real, command.args)
         return found + [Need(script, f"script run by perl ({reason})", role=ROLE)]
 
     # -- the file tracer --

@@ -1,59 +1,72 @@
 """Expanded words: segments, the alternatives a word may expand to, and fields.
 
-Expanding a word yields alternatives (one per combination of possible
-variable values), each a list of segments; word splitting turns an
-alternative into fields, the arguments a command finally sees.  Dynamic
-parts stay in place as None so that warnings can show the source text.
+Expanding a word yields alternatives (one per combination of possible variable values), each
+a list of segments; word splitting turns an alternative into fields, the arguments a command
+finally sees. Dynamic parts stay in place as None so that warnings can show the source text.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import NamedTuple, TypeAlias, TypeVar
+
+from slimmer.trace.argv import DynamicWord, Piece
 
 from .quoting import has_glob
-from .values import GlobStr, Partial, Value
+from .values import GlobStr, Part, Partial, Value
 
 MAX_ALTS = 32  # possible values kept per word / command line
 _IFS = re.compile(r"[ \t\n]+")
-
-# A segment of an expanded word: (text or None if dynamic, split by IFS,
-# unquoted glob chars, source text).  None as a segment separates fields ("$@").
-Seg = tuple
-Alt = list  # list[Seg | None]
+T = TypeVar("T")
 
 
+class Segment(NamedTuple):
+    """A run of an expanded word."""
+
+    text: str | None  # None: known only at run time
+    split: bool  # unquoted: word splitting applies
+    glob: bool  # holds unquoted glob characters
+    source: str  # as written
+
+
+# One way a word may expand: its segments in order; None between two segments separates
+# fields even when quoted ("$@").
+Alt: TypeAlias = list[Segment | None]
+
+
+@dataclass(slots=True)
 class Field:
     """One argument after expansion and word splitting."""
 
-    __slots__ = ("col", "glob", "line", "pieces", "src", "text")
-
-    def __init__(self, text: str | None, pieces: tuple[tuple[str | None, str], ...], glob: bool,
-                 src: str, line: int, col: int = 0) -> None:
-        self.text = text  # None when any part is dynamic
-        self.pieces = pieces  # (text or None if dynamic, source text) in order
-        self.glob = glob
-        self.src = src
-        self.line = line
-        self.col = col
+    text: str | None  # None when any part is dynamic
+    pieces: tuple[Piece, ...]  # its runs in order
+    glob: bool  # a pattern still: unquoted glob characters that matched no file (or were not tried)
+    src: str  # as written
+    line: int
+    col: int = 0
 
     @staticmethod
     def static(text: str, line: int, src: str | None = None, col: int = 0) -> Field:
         """A field with no expansion in it (a default command, text cut from an option)."""
-        return Field(text, ((text, text),), False, text if src is None else src, line, col)
+        return Field(text, (Piece(text, text),), False, text if src is None else src, line, col)
 
     def as_value(self) -> str | None:
         """What the field gives a variable ($1, a loop variable): a glob stays a pattern."""
         return GlobStr(self.text) if self.glob and self.text is not None else self.text
 
-    def __repr__(self) -> str:
-        return f"Field({self.text!r})"
+    def as_word(self) -> str:
+        """The field as a command-line word: its text, or a DynamicWord keeping the known parts."""
+        if self.text is not None:
+            return self.text
+        return DynamicWord(self.src, self.pieces)
 
 
 def split_fields(alt: Alt, src: str, line: int, col: int) -> list[Field]:
     """Word splitting of one expansion result into fields."""
     fields: list[Field] = []
     cur: list[str] = []
-    pieces: list[tuple[str | None, str]] = []
+    pieces: list[Piece] = []
     started = False
     dynamic = False
     glob = False
@@ -69,26 +82,25 @@ def split_fields(alt: Alt, src: str, line: int, col: int) -> list[Field]:
             started = True
             flush()
             continue
-        text, split, g, raw = seg
-        if text is None:
+        if seg.text is None:
             dynamic = True
             started = True
-            pieces.append((None, raw))
+            pieces.append(Piece(None, seg.source))
             continue
-        if split:
-            for k, piece in enumerate(_IFS.split(text)):
+        if seg.split:
+            for k, piece in enumerate(_IFS.split(seg.text)):
                 if k:
                     flush()
                 if piece:
                     cur.append(piece)
-                    pieces.append((piece, piece))
+                    pieces.append(Piece(piece, piece))
                     started = True
                     glob = glob or has_glob(piece)
         else:
-            cur.append(text)
-            pieces.append((text, raw))
+            cur.append(seg.text)
+            pieces.append(Piece(seg.text, seg.source))
             started = True
-            glob = glob or g
+            glob = glob or seg.glob
     flush()
     return fields
 
@@ -99,39 +111,35 @@ def join_text(alt: Alt) -> str | None:
     for s in alt:
         if s is None:
             parts.append(" ")
-        elif s[0] is None:
+        elif s.text is None:
             return None
         else:
-            parts.append(s[0])
+            parts.append(s.text)
     return "".join(parts)
 
 
 def join_value(alt: Alt) -> Value:
     """A segment list as the value an assignment stores (no splitting)."""
-    if all(s is None or s[0] is not None for s in alt):
+    if all(s is None or s.text is not None for s in alt):
         return join_text(alt)
-    segs = tuple((" ", False, " ") if s is None else (s[0], s[2], s[3]) for s in alt)
-    return Partial(segs)
+    return Partial(tuple(Part(" ", False, " ") if s is None else Part(s.text, s.glob, s.source) for s in alt))
 
 
 def dynamic_word(raw: str, split: bool) -> list[Alt]:
     """A word whose text is known only at run time, as its one alternative."""
-    return [[(None, split, False, raw)]]
+    return [[Segment(None, split, False, raw)]]
 
 
-def product(lists: list[list[list]], cap: int = MAX_ALTS) -> list[list]:
+def product(lists: list[list[list[T]]], cap: int = MAX_ALTS) -> list[list[T]]:
     """All combinations of alternatives, at most `cap` (an over-approximation anyway)."""
-    res: list[list] = [[]]
+    res: list[list[T]] = [[]]
     for alts in lists:
         if len(alts) == 1:
             only = alts[0]
             for r in res:
                 r.extend(only)
         else:
-            new = [r + a for r in res for a in alts]
-            if len(new) > cap:
-                new = new[:cap]
-            res = new
+            res = [r + a for r in res for a in alts][:cap]
     return res
 
 
@@ -155,6 +163,7 @@ def collapse(alts: list[list[Field]], src: str, line: int) -> list[list[Field]]:
             if all(f.text == fs[0].text and f.text is not None for f in fs):
                 merged.append(fs[0])
             else:
-                merged.append(Field(None, ((None, fs[0].src),), False, fs[0].src, fs[0].line, fs[0].col))
+                merged.append(Field(None, (Piece(None, fs[0].src),), False, fs[0].src, fs[0].line, fs[0].col))
         return [merged]
-    return [[Field(None, ((None, src),), False, src, line)]]
+    return [[Field(None, (Piece(None, src),), False, src, line)]]
+

@@ -1,87 +1,76 @@
 """Shell functions: bodies are analysed where they are called, with the call's arguments.
 
-So `exec "$@"` inside `_main "$@"` sees the script's arguments.  Each body is
-analysed once per distinct argument list (at most _MAX_CALLS), never recursively,
-and once more at the end for functions no call reached.
+So `exec "$@"` inside `_main "$@"` sees the script's arguments. Each body is analysed once per
+distinct set of argument lists (at most _MAX_CALLS, then once more with unknown arguments),
+never recursively, and once more at the end for functions no call reached.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
+
 from tree_sitter import Node
 
 from .fields import Field
+from .flow import Flow
 from .values import Positionals
-from .walker import Walker
 
-_MAX_CALLS = 8  # distinct argument lists a function body is analysed with
+_MAX_CALLS = 8  # distinct argument sets a function body is analysed with
 
 
-class FunctionCalls(Walker):
-    """Function definitions and calls."""
+class FunctionTable:
+    """The functions of one shell process: shared by a script and the strings it evals."""
 
-    def _collect_functions(self, root: Node) -> None:
-        """Note every definition before walking: a body may call a function defined below it."""
-        stack = [root]
-        while stack:
-            n = stack.pop()
-            if n.type == "function_definition":
-                name_node = n.child_by_field_name("name")
-                if name_node is not None:
-                    name = self.text(name_node)
-                    if name not in self.funcs.defs:
-                        self.funcs.order.append(name)
-                    self.funcs.defs.setdefault(name, []).append((self, n))
-            stack.extend(reversed(n.children))
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        # name -> (the walker of the text it is defined in, its body)
+        self.bodies: dict[str, list[tuple[Callable[[Node], None], Node]]] = {}
+        self.order: list[str] = []  # names, as first defined
+        self._calls: dict[str, set[tuple[Positionals, ...]]] = {}  # name -> argument sets analysed
+        self._active: set[str] = set()  # on the call stack: no recursion
 
-    def _function_def(self, node: Node) -> None:
-        """Nothing to walk: the body runs where the function is called (see _call).
+    def __contains__(self, name: str) -> bool:
+        return name in self.bodies
 
-        Redirects here apply at call time and hold no commands worth a separate walk.
-        """
+    def define(self, name: str, walker: Callable[[Node], None], body: Node) -> None:
+        if name not in self.bodies:
+            self.order.append(name)
+        self.bodies.setdefault(name, []).append((walker, body))
 
-    def _call(self, name: str, args: list[Field] | None) -> None:
-        """Analyse a function's body with its arguments as $1..."""
-        funcs = self.funcs
-        if name in funcs.active:
+    def call(self, name: str, arg_lists: Sequence[list[Field]] | None) -> None:
+        """Walk the body of `name` with each argument list as a possible $1..., or with unknown
+        arguments (None)."""
+        if name in self._active:
             return
-        if args is None:
-            pos: Positionals = None
+        state = self.flow.state
+        if arg_lists is None:
+            positionals: tuple[Positionals, ...] = (None,)
         else:
-            dollar0 = {p[0] if p else None for p in self.state.pos if p is not None}
-            zero = dollar0.pop() if len(dollar0) == 1 else None
-            pos = (zero, *(f.as_value() for f in args))
-        seen = funcs.calls.setdefault(name, set())
-        if pos in seen or len(seen) >= _MAX_CALLS:
+            zeros = {p[0] if p else None for p in state.pos if p is not None} or {state.name}
+            zero = zeros.pop() if len(zeros) == 1 else None
+            positionals = tuple(dict.fromkeys((zero, *(f.as_value() for f in args)) for args in arg_lists))
+        seen = self._calls.setdefault(name, set())
+        if len(seen) >= _MAX_CALLS:
+            positionals = (None,)
+        if positionals in seen:
             return
-        seen.add(pos)
-        saved_pos = self.state.pos
-        self.state.pos = (pos,)
-        funcs.active.add(name)
+        seen.add(positionals)
+        saved = state.pos
+        state.pos = positionals
+        self._active.add(name)
         try:
-            bodies = []
-            for owner, d in funcs.defs[name]:
-                body = d.child_by_field_name("body")
-                if body is not None:
-                    bodies.append(lambda o=owner, b=body: self._in_owner(o, b))
+            bodies = [partial(walker, body) for walker, body in self.bodies[name]]
             if len(bodies) == 1:
                 bodies[0]()
             else:
-                self._branches(bodies, False)
+                self.flow.branches(bodies, False)
         finally:
-            funcs.active.discard(name)
-            self.state.pos = saved_pos
+            self._active.discard(name)
+            self.flow.state.pos = saved
 
-    def _in_owner(self, owner: Walker, node: Node) -> None:
-        """Walk a node of another text (a function defined in an eval'd string)."""
-        if owner is self:
-            self._stmt(node)
-            return
-        owner.state = self.state
-        owner._stmt(node)
-        self.state = owner.state
-
-    def finish(self) -> None:
-        """Analyse functions no reachable call analysed: they may still run (traps, sourcing scripts)."""
-        for name in list(self.funcs.order):
-            if name not in self.funcs.calls:
-                self._call(name, None)
+    def call_uncalled(self) -> None:
+        """Functions no reachable call analysed may still run (traps, scripts that source this one)."""
+        for name in list(self.order):
+            if name not in self._calls:
+                self.call(name, None)

@@ -7,15 +7,26 @@ apply to each known value, so `${0##*/}` or `${X:-default}` stay known.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from tree_sitter import Node
 
-from .fields import Alt, dynamic_word, join_text, join_value, product_or_dynamic
+from .fields import Alt, Segment, dynamic_word, join_text, join_value, product_or_dynamic
+from .interfaces import Shell
 from .quoting import has_glob, unescape_unquoted
+from .source import Source
 from .values import UNSET, VARIABLE_NAME, GlobStr, OSet, Partial, Unset, Value, uniq
-from .walker import Walker
+
+
+class Words(Protocol):
+    """The expander of the text, for the words inside ${...}."""
+
+    def expand(self, node: Node, dq: bool) -> list[Alt]: ...
+
+    def walk_generic(self, node: Node) -> None: ...
 
 _DEFAULT_OPS = (":-", "-", ":=", "=", ":+", "+", ":?", "?")
 _CASE_OPS: dict[str, Callable[[str], str]] = {
@@ -36,39 +47,55 @@ class _Parameter:
     unset_dynamic: bool = True  # unset means set at run time (a named variable), not empty
 
 
-class Parameters(Walker):
-    """Variables, positional and special parameters, and ${...}."""
+class ParameterExpander:
+    """Variables, positional and special parameters, and ${...}, with the values of the
+    process's current path; operands of ${...} are words of the same text (`words`)."""
 
-    def _var_values(self, name: str) -> tuple:
+    def __init__(self, source: Source, process: Shell, words: Words) -> None:
+        self.source = source
+        self.process = process
+        self.words = words
+
+    def values(self, name: str) -> tuple[Value, ...]:
         """Possible values of $name; positional parameters come from argv."""
         if name.isdigit():
             k = int(name)
             vals: OSet = OSet()
-            for p in self.state.pos:
+            state = self.process.flow.state
+            for p in state.pos:
                 if p is None:
-                    vals.add(None)
+                    vals.add(state.name if k == 0 else None)
                 elif k < len(p):
                     vals.add(p[k])
                 else:
                     vals.add(UNSET)
             return uniq(vals)
         if name in ("@", "*"):
-            return uniq(None if p is None else tuple(p[1:]) for p in self.state.pos)
+            return uniq(None if p is None else tuple(p[1:]) for p in self.process.flow.state.pos)
         if name == "#":
-            return uniq(None if p is None else str(len(p) - 1) for p in self.state.pos)
+            return uniq(None if p is None else str(len(p) - 1) for p in self.process.flow.state.pos)
         if name in ("?", "$", "!", "-", "_"):
             return (None,)
-        if name == "BASH_SOURCE" and name not in self.state.vars:
-            return self._var_values("0")
-        return self.state.get(name)
+        if name == "BASH_SOURCE" and name not in self.process.flow.state.vars:
+            return self.values("0")
+        return self.process.flow.state.get(name)
 
-    def _simple_expansion(self, node: Node, dq: bool) -> list[Alt]:
+    def is_all_elements(self, node: Node) -> bool:
+        """"$@" / "${a[@]}": quoted, yet may expand to no field at all."""
+        if node.type == "simple_expansion":
+            return self.source.text(node) == "$@"
+        if node.type == "expansion":
+            t = self.source.text(node)
+            return t == "${@}" or bool(re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\[@\]\}", t))
+        return False
+
+    def simple(self, node: Node, dq: bool) -> list[Alt]:
         """$name, $1, $@ and the other special parameters."""
-        raw = self.text(node)
+        raw = self.source.text(node)
         name = raw[1:]
         if not (VARIABLE_NAME.match(name) or name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")):
-            return [[(raw, False, False, raw)]]
-        return self._values_to_alts(self._var_values(name), dq, raw, all_elements=name == "@",
+            return [[Segment(raw, False, False, raw)]]
+        return self._values_to_alts(self.values(name), dq, raw, all_elements=name == "@",
                                     star=name == "*", unset_dynamic=bool(VARIABLE_NAME.match(name)))
 
     def _values_to_alts(self, values: Iterable[Value], dq: bool, raw: str,
@@ -83,34 +110,34 @@ class Parameters(Walker):
         split = not dq
         for v in values:
             if v is None or (unset_dynamic and isinstance(v, Unset)):
-                alts.append([(None, split, False, raw)])
+                alts.append([Segment(None, split, False, raw)])
             elif isinstance(v, Unset):
                 alts.append([])
             elif isinstance(v, Partial):
-                alts.append([(t, split, g, r if t is None else raw) for t, g, r in v.segs])
+                alts.append([Segment(p.text, split, p.glob, p.source if p.text is None else raw) for p in v.parts])
             elif isinstance(v, tuple):
                 if all_elements:
                     alt: Alt = []
                     for k, e in enumerate(v):
                         if k:
                             alt.append(None)  # field break
-                        alt.append((e, split, False, raw))
+                        alt.append(Segment(e, split, False, raw))
                     alts.append(alt)
                 elif star:
                     if any(e is None for e in v):
-                        alts.append([(None, split, False, raw)])
+                        alts.append([Segment(None, split, False, raw)])
                     else:
-                        alts.append([(" ".join(v), split, False, raw)])
+                        alts.append([Segment(" ".join(e or "" for e in v), split, False, raw)])
                 else:
                     first = v[0] if v else ""
-                    alts.append([(first, split, False, raw)] if first != "" or dq else [])
+                    alts.append([Segment(first, split, False, raw)] if first != "" or dq else [])
             else:
-                alts.append([(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
+                alts.append([Segment(v, split, isinstance(v, GlobStr), raw)] if v != "" or dq else [])
         return alts or dynamic_word(raw, split)
 
-    def _expansion(self, node: Node, dq: bool) -> list[Alt]:
+    def braced(self, node: Node, dq: bool) -> list[Alt]:
         """${...}: defaults, assignments, pattern removal, arrays."""
-        raw = self.text(node)
+        raw = self.source.text(node)
         kids = [c for c in node.children if c.type not in ("${", "}")]
         prefix = None
         name_node = None
@@ -127,7 +154,7 @@ class Parameters(Walker):
                 continue
             break
         if name_node is None:
-            self._generic(node)
+            self.words.walk_generic(node)
             return dynamic_word(raw, not dq)
         rest = kids[idx:]
         op = rest[0].type if rest and not rest[0].is_named else None
@@ -141,7 +168,7 @@ class Parameters(Walker):
                 target: OSet = OSet()
                 for v in param.values:
                     if isinstance(v, str) and VARIABLE_NAME.match(v):
-                        target.update(self.state.get(v))
+                        target.update(self.process.flow.state.get(v))
                     else:
                         target.add(None)
                 return self._values_to_alts(target, dq, raw)
@@ -150,7 +177,7 @@ class Parameters(Walker):
             return self._values_to_alts(param.values, dq, raw, all_elements=param.all_elements, star=param.star,
                                         unset_dynamic=param.unset_dynamic)
         if op in _DEFAULT_OPS:
-            assign_to = self.text(name_node) if name_node.type == "variable_name" else None
+            assign_to = self.source.text(name_node) if name_node.type == "variable_name" else None
             return self._default_op(op, param, operand_nodes, assign_to, dq, raw)
         transform = self._transform(op, operand_nodes)
         if transform is None:
@@ -167,13 +194,13 @@ class Parameters(Walker):
     def _parameter(self, name_node: Node) -> _Parameter:
         """The values of a variable, a special parameter, an array or one of its elements."""
         if name_node.type != "subscript":
-            vname = self.text(name_node)
-            return _Parameter(OSet(self._var_values(vname)), all_elements=vname == "@", star=vname == "*",
+            vname = self.source.text(name_node)
+            return _Parameter(OSet(self.values(vname)), all_elements=vname == "@", star=vname == "*",
                               unset_dynamic=bool(VARIABLE_NAME.match(vname)))
-        vname = self.text(name_node.child_by_field_name("name") or name_node)
+        vname = self.source.text(name_node.child_by_field_name("name") or name_node)
         index = name_node.child_by_field_name("index")
-        itext = self.text(index) if index is not None else ""
-        base = self.state.get(vname)
+        itext = self.source.text(index) if index is not None else ""
+        base = self.process.flow.state.get(vname)
         values: OSet = OSet()
         if itext in ("@", "*"):
             for v in base:
@@ -193,7 +220,7 @@ class Parameters(Walker):
                     values.add(v if k == 0 else UNSET)
             return _Parameter(values)
         if index is not None:
-            self._expand(index, True)
+            self.words.expand(index, True)
         return _Parameter(OSet((None,)))
 
     def _default_op(self, op: str, param: _Parameter, operand_nodes: list[Node], assign_to: str | None,
@@ -230,7 +257,7 @@ class Parameters(Walker):
             result.extend(operand)
         if op.endswith("=") and assign_to is not None and use_operand:
             assigned = list(keep) + [join_value(a) for a in operand]
-            self.state.set(assign_to, assigned)
+            self.process.flow.state.set(assign_to, assigned)
         return result or [[]]
 
     def _transform(self, op: str, operand_nodes: list[Node]) -> Callable[[str], str] | None:
@@ -274,12 +301,12 @@ class Parameters(Walker):
         """Operands whose value is not used may still hold substitutions that run."""
         for c in nodes:
             if c.is_named:
-                self._expand(c, True)
+                self.words.expand(c, True)
 
     def _operand(self, nodes: list[Node], dq: bool, raw: str) -> list[Alt]:
         """The word after :- := :+ with the text between its parts kept."""
         if not nodes:
-            return [[("", False, False, "")]] if dq else [[]]
+            return [[Segment("", False, False, "")]] if dq else [[]]
         flat: list[Node] = []
         for c in nodes:
             flat.extend(c.named_children if c.type == "concatenation" else [c])
@@ -288,14 +315,14 @@ class Parameters(Walker):
         pos = nodes[0].start_byte
         for c in nodes:
             if c.start_byte > pos:
-                gap = self.src[pos:c.start_byte].decode("utf-8", "surrogateescape")
-                lists.append([[(gap, not dq, False, gap)]])
+                gap = self.source.data[pos:c.start_byte].decode("utf-8", "surrogateescape")
+                lists.append([[Segment(gap, not dq, False, gap)]])
             if c.type == "word":
-                word = self.text(c)
+                word = self.source.text(c)
                 text, glob = unescape_unquoted(word)
-                lists.append([[(text, not dq, glob and not dq, word)]])
+                lists.append([[Segment(text, not dq, glob and not dq, word)]])
             else:
-                lists.append(self._expand(c, dq))
+                lists.append(self.words.expand(c, dq))
             pos = c.end_byte
         return product_or_dynamic(lists, not dq, raw)
 
@@ -305,7 +332,7 @@ class Parameters(Walker):
         for c in nodes:
             if not c.is_named:
                 continue
-            alts = self._expand(c, True)
+            alts = self.words.expand(c, True)
             if len(alts) != 1:
                 return None
             s = join_text(alts[0])

@@ -33,9 +33,10 @@ import re
 from collections.abc import Callable, Iterator
 
 import tree_sitter_bash
-from tree_sitter import Language, Node, Parser, Point, Range, Tree
+from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Range, Tree
 
 _LANGUAGE = Language(tree_sitter_bash.language())
+_FUNCTION_DEFINITIONS = Query(_LANGUAGE, "(function_definition) @definition")
 _BARE_NEWLINE = re.compile(rb"(?<!\\)\n")
 _BACKTICK = re.compile(rb"(?<!\\)`((?:[^`\\]|\\.)*)`", re.S)
 
@@ -65,6 +66,8 @@ _FIXUPS: tuple[tuple[re.Pattern[bytes], bytes | Callable[[re.Match[bytes]], byte
     (re.compile(rb"(?<=[^\s$\\])\$\)"), rb" )"),
     # case patterns mixing bare and single-quoted text
     (_CASE_PATTERN_LINE, _case_pattern_quotes),
+    # `[ "$x" = - ]`: a lone `-` compared with, taken for a unary operator -> `'-'`
+    (re.compile(rb"(?<=[ \t])(!?=|==)([ \t]+)-(?=[ \t]+\]\]?)"), rb"\1\2'-'"),
     # `: <<=cut` (POD in a script): a delimiter that is not a plain word
     (re.compile(rb"(?<!<)<<(-?)[ \t]*([^\s'\"\\<>;&|()$`]*[^\sA-Za-z0-9_'\"\\<>;&|()$`][^\s'\"\\<>;&|()$`]*)"),
      rb"<<\1'\2'"),
@@ -217,3 +220,9 @@ def heredoc_backquotes(src: bytes, body: Node) -> Iterator[tuple[str, int]]:
         for m in _BACKTICK.finditer(chunk):
             inner = m.group(1).decode("utf-8", "surrogateescape")
             yield re.sub(r"\\([\\`$])", r"\1", inner), a + m.start()
+
+
+def function_definitions(root: Node) -> list[Node]:
+    """Every function definition under `root`, in text order (a query: far faster than a walk)."""
+    found = QueryCursor(_FUNCTION_DEFINITIONS).captures(root).get("definition", [])
+    return sorted(found, key=lambda n: n.start_byte)

@@ -1,28 +1,41 @@
-"""What the analysis reports: the commands a script needs and what it could not resolve."""
+"""What the analysis reports: the command lines a script runs, the files it reads as code or
+as data, and what it could not resolve."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
+
+from slimmer.trace.argv import DynamicWord, Piece
+
+
+class UseKind(str, Enum):
+    """How a script uses what a CommandUse names."""
+
+    RUN = "run"  # a command line the shell runs as a program (argv)
+    EXEC = "exec"  # a command line that replaces the shell (`exec CMD`)
+    SOURCE = "source"  # a file read as code by this shell (`. FILE`): a path, or a name searched in PATH
+    LOOKUP = "lookup"  # a name that must resolve in PATH (`command -v`, `type`, `hash`)
+    READ = "read"  # a path the shell itself opens, tests or lists (`< F`, `[ -f F ]`, `cd D`, a glob's matches)
+    WRITE = "write"  # a file the shell writes (`> F`): the directory it goes in must exist
 
 
 @dataclass(frozen=True)
 class CommandUse:
-    """A program or file the script needs; the tracer resolves `name` against the image.
+    """A command line or path the script needs; the tracer resolves it against the image.
 
-    how: "run" (executed as a command), "exec" (replaces the shell via `exec`),
-    "lookup" (`command -v`, `which`, `type`, `hash`: the name must resolve on
-    PATH), "source" (`. file` / `source file`: a path, or a name the shell
-    searches on PATH), "script" (a file given to a shell, `sh FILE`: relative
-    to the working directory; bash also tries PATH).
-    glob: the name holds unquoted `*`, `?` or `[` and is a pattern to match
-    against the image's files, as in `for f in /docker-entrypoint.d/*.sh`.
+    argv: the words as the program receives them; a word built at run time is a DynamicWord.
+    For SOURCE, LOOKUP, READ and WRITE it holds the one name or path.
     """
 
-    name: str
+    argv: tuple[str, ...]
     line: int
-    how: str
-    glob: bool = False
+    kind: UseKind
+
+    @property
+    def name(self) -> str:
+        return self.argv[0]
 
 
 @dataclass(frozen=True)
@@ -37,12 +50,12 @@ class ShellWarning:
 class ShellAnalysis:
     """What a script needs, with what could not be resolved.
 
-    functions: names the script defines (pass them as `functions=` when
-    analysing a script that sources this one).  variables: variables with a
-    single known value at the end of the script (pass them as `env=` likewise).
+    functions: names the script defines (pass them as `functions=` when analysing a script
+    that sources this one). variables: variables with a single known value at the end of the
+    script (pass them as `env=` likewise).
     """
 
-    commands: tuple[CommandUse, ...]
+    uses: tuple[CommandUse, ...]
     warnings: tuple[ShellWarning, ...]
     functions: tuple[str, ...] = ()
     variables: tuple[tuple[str, str], ...] = ()
@@ -52,11 +65,11 @@ _PLACEHOLDER = re.compile(r"\$\{?(__slimmer_dyn[0-9]+)\}?")  # see Findings.plac
 
 
 class Findings:
-    """Results shared by a script and the strings it evaluates (eval, sh -c)."""
+    """Results shared by a script and the strings it evaluates (eval, trap, here-documents)."""
 
     def __init__(self) -> None:
-        # (name, how) -> ((line, column) of its first use, order found, the use)
-        self._uses: dict[tuple[str, str], tuple[tuple[int, int], int, CommandUse]] = {}
+        # (words, kind) -> ((line, column) of its first use, order found, the use)
+        self._uses: dict[tuple[tuple[tuple[str, bool], ...], UseKind], tuple[tuple[int, int], int, CommandUse]] = {}
         self._warnings: list[ShellWarning] = []
         self._warned: set[tuple[int, str]] = set()
         self.placeholders: dict[str, str] = {}  # placeholder name -> the run-time text it stands for
@@ -67,13 +80,19 @@ class Findings:
         self.placeholders[name] = raw
         return "${" + name + "}"
 
-    def record(self, name: str, line: int, how: str, glob: bool, col: int) -> None:
-        """Keep each (name, how) once, at its first place in the text."""
-        key = (name, how)
+    def with_placeholders(self, pieces: tuple[Piece, ...]) -> str:
+        """Code whose run-time parts become variables nobody sets, so that its analysis warns
+        about them where they matter, by their text."""
+        return "".join(p.text if p.text is not None else self.placeholder(p.source) for p in pieces)
+
+    def record(self, argv: list[str], line: int, col: int, kind: UseKind) -> None:
+        """Keep each command line once per kind, at its first place in the text."""
+        words = tuple(self._shown(word) for word in argv)
+        key = (tuple((word, isinstance(word, DynamicWord)) for word in words), kind)
         pos = (line, col)
         old = self._uses.get(key)
         if old is None or pos < old[0]:
-            self._uses[key] = (pos, len(self._uses) if old is None else old[1], CommandUse(name, line, how, glob))
+            self._uses[key] = (pos, len(self._uses) if old is None else old[1], CommandUse(words, line, kind))
 
     def result(self) -> tuple[tuple[CommandUse, ...], tuple[ShellWarning, ...]]:
         """Uses in text order and warnings by line, independent of the order of analysis."""
@@ -82,8 +101,19 @@ class Findings:
 
     def warn(self, line: int, message: str) -> None:
         """Warn once per line and message, showing placeholders as the text they replaced."""
-        if "__slimmer_dyn" in message:
-            message = _PLACEHOLDER.sub(lambda m: self.placeholders.get(m.group(1), m.group(0)), message)
+        message = self._unplaced(message)
         if (line, message) not in self._warned:
             self._warned.add((line, message))
             self._warnings.append(ShellWarning(line, message))
+
+    def _unplaced(self, text: str) -> str:
+        if "__slimmer_dyn" not in text:
+            return text
+        return _PLACEHOLDER.sub(lambda m: self.placeholders.get(m.group(1), m.group(0)), text)
+
+    def _shown(self, word: str) -> str:
+        """A word as the caller wrote it: placeholders inside a dynamic word become its text again."""
+        if not isinstance(word, DynamicWord) or "__slimmer_dyn" not in word:
+            return word
+        pieces = tuple(Piece(p.text, self._unplaced(p.source)) for p in word.pieces)
+        return DynamicWord(self._unplaced(word), pieces)
