@@ -17,7 +17,7 @@ CI = os.environ.get("CI") == "true"
 
 # The Debian package of each program the tests run (scripts/ensure-system-packages installs them).
 PACKAGES = {"gcc": "gcc", "musl-gcc": "musl-tools", "lddtree": "pax-utils", "skopeo": "skopeo", "strace": "strace",
-            "find": "findutils"}
+            "find": "findutils", "npm": "npm"}
 
 
 def unavailable(what: str) -> NoReturn:

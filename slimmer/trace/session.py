@@ -10,6 +10,7 @@ from slimmer.trace.closure import ANY_ARGUMENTS, KeepSet, Need, TraceContext, Tr
 from slimmer.trace.commands import CommandResolver
 from slimmer.trace.datarules import DataRulesTracer
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.node.tracer import NodeTracer
 from slimmer.trace.perl.tracer import PerlTracer
 from slimmer.trace.programs import PROGRAMS
 from slimmer.trace.roots import RootOptions, RunSpec, roots
@@ -25,10 +26,12 @@ class TraceResult:
 
 def make_tracers(ctx: TraceContext) -> tuple[CommandResolver, list[Tracer]]:
     """The command resolver with every argv handler, and the file tracers, in a fixed order."""
+    elf = ElfTracer(cwd=ctx.cwd)
     resolver = CommandResolver(ctx)
     perl = PerlTracer(resolver)
-    resolver.handlers = {**PROGRAMS, **perl.handlers()}
-    return resolver, [ElfTracer(cwd=ctx.cwd), ScriptTracer(resolver), DataRulesTracer(), perl]
+    node = NodeTracer(ctx, elf)
+    resolver.handlers = {**PROGRAMS, **perl.handlers(), **node.handlers()}
+    return resolver, [elf, ScriptTracer(resolver), DataRulesTracer(), perl, node]
 
 
 def trace_image(fs: RootFS, spec: RunSpec, options: RootOptions = RootOptions(),
