@@ -200,7 +200,7 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
             traced, differences = probed.traced, probed.differences
         else:
             traced = _traced(args, opened, args.from_paths)
-        records = file_records(opened.fs, traced.keep, traced.ctx)
+        records = file_records(opened.fs, traced.keep, traced.ctx, packages=traced.packages)
     if args.json:
         document = {"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded}
         if differences is not None:

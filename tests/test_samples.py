@@ -10,6 +10,13 @@ import build_samples
 import strace_truth
 
 EXPECTED_OUTPUT = {
+    "curl-app": [
+        "libcurl 7.88.1, ssl yes, libz yes, idn yes",
+        "host: xn--bcher-kva.example",
+        "escaped: a%20b%26c%3Dd%2F%C3%A9",
+        "file: No error, 45 bytes, 90c1bf7e",
+        "https: Couldn't connect to server",
+    ],
     "c-app": [
         "c-app: hello, world",
         "zlib: 59 -> 39 bytes, round trip ok, crc32=cdd5f528",
@@ -116,6 +123,19 @@ EXPECTED_OUTPUT = {
         "sort: found",
         "date: found",
         "shout: DONE",
+    ],
+    "iconv-pairs": [
+        "UTF-16LE -> UTF-16BE: 60 bytes, aaddc50b",
+        "UTF-16LE -> UTF16BE: 60 bytes, aaddc50b",
+        "UTF16LE -> UTF-16BE: 60 bytes, aaddc50b",
+        "UTF16LE -> UTF16BE: 60 bytes, aaddc50b",
+        "4 conversions, 0 failures",
+    ],
+    "tz-zones": [
+        "1970-01-01 05:30:00 IST +0530",
+        "1969-12-31 19:00:00 EST -0500",
+        "1970-01-01 09:30:00 ACST +0930",
+        "1970-01-01 01:00:00 CET +0100",
     ],
     "waste": ["greeting v2: hello from the waste sample"],
 }

@@ -31,6 +31,7 @@ class Need:
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
     role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
     args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
+    rule: str | None = None  # the rule that asks for it ("zoneinfo", "compiled-in"); else the tracer's name
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,9 @@ class KeepSet:
 
     reasons: dict[str, Reason] = field(default_factory=dict)
     warnings: list[Warning] = field(default_factory=list)
-    rules: dict[str, str] = field(default_factory=dict)  # path -> what kept it: "root", "symlink", a tracer's name
+    # path -> what kept it: "root", a tracer's name or the rule a Need names; a symlink's target
+    # and the symlinks on the way share the rule of what asked for them
+    rules: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, path: str) -> bool:
         return path in self.reasons
@@ -145,6 +148,7 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
     work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
         need, via, rule = work.popleft()
+        rule = need.rule or rule
         for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
             if fresh:
@@ -161,7 +165,8 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
-                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path, "symlink"))
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path,
+                             keep.rules[entry.path]))
             if entry.type is EntryType.FILE:
                 for tracer in tracers:
                     work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
