@@ -9,6 +9,7 @@ import tarfile
 from slimmer.pack.config import SOURCE_LABEL, slim_config
 from slimmer.pack.layer import write_layer
 
+import build_samples
 from imagefactory import Dir, File, Hardlink, Symlink, make_layer, merged_rootfs
 
 
@@ -82,3 +83,9 @@ def test_config_carries_over_with_one_layer_a_source_label_and_history():
     assert config["history"][-1]["created"] == original["created"]
     assert config_bytes == slim_config(original, "sha256:source", "sha256:new")  # stable bytes
     assert original["config"]["Labels"] == {"x": "y"}  # the source config is not modified
+
+
+def test_the_sample_builder_tells_a_slim_copy_from_its_sample():
+    # A slim output keeps its source's labels, the sample recipe's too: the builder knows it by the
+    # label slim adds, and never tags it as the sample.
+    assert build_samples.SLIM_OUTPUT_LABEL == SOURCE_LABEL

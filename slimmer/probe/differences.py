@@ -1,8 +1,9 @@
 """The differences between a probe run and the static closure, as data.
 
-Two lists drive the tracers' improvement: files the run touched that static tracing did not
-keep (grouped by the tracer that should have found them: the one for the program that touched
-them, else the ELF or the data rules by the file's kind), and files static tracing kept that
+Two lists drive the tracers' improvement: files and directories the run used that static
+tracing did not keep (grouped by the tracer that should have found them: the one for the
+program that touched them, else the ELF or the data rules by the file's kind; a directory is
+listed unless a statically kept file is in it), and files static tracing kept that
 the run never touched (grouped by the rule that kept them, largest first). The second list is
 not a list of mistakes: a probe sees one run, static tracing keeps every path.
 """
@@ -14,12 +15,15 @@ from dataclasses import dataclass, field
 
 from slimmer.probe.touched import Touch
 from slimmer.rootfs.entry import EntryType
-from slimmer.rootfs.filekind import FileKind
+from slimmer.rootfs.filekind import FileKind, shebang
+from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import KeepSet, TraceContext
-from slimmer.trace.commands import CommandResolver
+from slimmer.trace.commands import ArgvHandler, CommandResolver
 
-# The package of a program handler (slimmer.trace.<package>...) names the tracer of its language.
-_TRACER_OF_PACKAGE = {"scripts": "shell", "commands": "wrapper"}
+# The package of a program handler (slimmer.trace.<package>...) names the tracer of its language;
+# the program table's own handlers are named by their module.
+_TRACER_OF_MODULE = {"slimmer.trace.programs.shells": "shell", "slimmer.trace.programs.wrappers": "wrapper",
+                     "slimmer.trace.programs.dispatchers": "dispatcher"}
 
 
 @dataclass
@@ -42,7 +46,8 @@ class ProbeDifferences:
         lines.append(f"touched by the probe, not found by static tracing: {missed}")
         for tracer, files in self.missed.items():
             lines.append(f"  {tracer}:")
-            lines += [f"    {f['path']}  ({f['how']} by {f['program'] or 'the container start'})" for f in files]
+            lines += [f"    {_shown(f)}  ({_HOW_SAID[f['how']]} by {f['program'] or 'the container start'})"
+                      for f in files]
         unused = sum(len(files) for files in self.unused.values())
         unused_bytes = sum(f["size"] for files in self.unused.values() for f in files)
         lines.append(f"kept by static tracing, never touched by the probe: {unused} files, {unused_bytes} bytes")
@@ -50,6 +55,16 @@ class ProbeDifferences:
             lines.append(f"  {rule}: {len(files)} files, {sum(f['size'] for f in files)} bytes")
             lines += [f"    {f['path']}  [{f['reason']}]" for f in files]
         return "\n".join(lines)
+
+
+# How a path was touched (slimmer.probe.touched.Touch), in the words of the text report.
+_HOW_SAID = {"exec": "run", "open": "opened", "stat": "looked at", "symlink": "followed", "enter": "entered",
+             "change": "changed", "parent": "a path created or removed in it"}
+
+
+def _shown(file: dict) -> str:
+    """A directory with a trailing slash: it is kept as it is, without its contents."""
+    return file["path"] + "/" if file["type"] == EntryType.DIR.value else file["path"]
 
 
 def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, touched: dict[str, Touch],
@@ -84,12 +99,23 @@ def _has_kept_descendant(directory: str, kept_dirs: set[str]) -> bool:
 
 def _tracer_for(resolver: CommandResolver, ctx: TraceContext, path: str, touch: Touch) -> str:
     """The tracer of the program's language (perl, shell, ...), else by what the file is."""
-    if touch.program:
-        handler = resolver.handler_for(resolver.real_path(touch.program), touch.program)
-        if handler is not None:
-            package = handler.__module__.split(".")[2]
-            return _TRACER_OF_PACKAGE.get(package, package)
+    handler = _language_handler(resolver, ctx, touch.program) if touch.program else None
+    if handler is not None:
+        module = handler.__module__
+        return _TRACER_OF_MODULE.get(module, module.split(".")[2])
     entry = ctx.fs.get(path)
     if entry is not None and entry.type is EntryType.FILE and ctx.kind(entry) is FileKind.ELF:
         return "elf"
     return "data"
+
+
+def _language_handler(resolver: CommandResolver, ctx: TraceContext, program: str) -> ArgvHandler | None:
+    """The handler of the program that ran: a script's is its `#!` interpreter's (the hooks a
+    shell script runs are the shell tracer's to find)."""
+    try:
+        entry = ctx.fs.lookup(program)
+    except SymlinkLoopError:
+        return None
+    interpreter = shebang(ctx.fs, entry) if entry is not None and ctx.kind(entry) is FileKind.SCRIPT else None
+    called = interpreter[0] if interpreter else program
+    return resolver.handler_for(resolver.real_path(called), called)

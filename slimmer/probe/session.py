@@ -31,8 +31,8 @@ def probe_trace(fs: RootFS, spec: RunSpec, options: RootOptions, exclude: tuple[
                 verify_spec: VerifySpec, workdir: Path, timeout: float) -> Probed:
     """Trace statically, run `image` (in the daemon) under the probe, and trace both together."""
     static = trace_image(fs, spec, options)
-    run = run_probe(image, spec.argv, verify_spec, workdir, timeout)
-    touched = touched_paths(fs, accesses(run.trace))
+    run = run_probe(image, spec.argv, verify_spec, workdir, timeout, spec.healthcheck)
+    touched = touched_paths(fs, [access for trace in run.traces for access in accesses(trace, spec.cwd)])
     reason = f"touched by probe: {run.command}"
     probe_roots = tuple(Need(path, reason, optional=True) for path in touched)
     joined = trace_image(fs, spec, replace(options, extra=options.extra + probe_roots), exclude)

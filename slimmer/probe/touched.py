@@ -2,13 +2,20 @@
 
 Each access is looked up as the kernel would inside the image root: every symlink crossed is
 needed too, and what the lookup reaches (a file, a symlink read with lstat/readlink, or a
-directory the program lists or stats) is needed when it exists in the image. Paths that do not
-exist in the image were created by the run; virtual filesystems and the probe's own mounts are
-not part of any image.
+directory the program lists, stats or enters) is needed when it exists in the image, as it is
+(a directory with its owner and mode, not its contents). A path the image does not have was
+made by the run (a file it wrote, a directory it created, a file in a volume): the run needed
+the nearest directory above it that the image has (nginx creates /var/lib/nginx/body in
+/var/lib/nginx). Virtual filesystems and the probe's own mounts are not part of any image.
+
+The strace oracle (fixtures/strace_truth.py, its `dirs`) resolves the same accesses on its own,
+on purpose: it must not import slimmer, and one module shared by both would hide its own bugs
+from the tests that compare them.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,13 +27,14 @@ from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf.reader import ElfError, parse_elf
 
 NOT_IN_ANY_IMAGE = ("/proc", "/sys", "/dev", MOUNT_POINT)
-_STRENGTH = {"symlink": 0, "stat": 1, "open": 2, "exec": 3}
+_STRENGTH = {"symlink": 0, "parent": 0, "stat": 1, "enter": 1, "change": 1, "open": 2, "exec": 3}
 INTERPRETER_DEPTH = 4  # the kernel's limit on nested #! interpreters
 
 
 @dataclass(frozen=True)
 class Touch:
-    how: str  # "exec", "open", "stat", or "symlink" for one crossed on the way
+    how: str  # an Access's how; "symlink" for one crossed on the way, "parent" for the directory
+    # above a path the image does not have
     program: str  # the program that made the access
 
 
@@ -34,21 +42,49 @@ def touched_paths(fs: RootFS, found: Iterable[Access]) -> dict[str, Touch]:
     """Image path -> how it was first touched, in the order of the trace."""
     touched: dict[str, Touch] = {}
     for access in found:
-        if any(access.path == p or access.path.startswith(p + "/") for p in NOT_IN_ANY_IMAGE):
+        if not _in_image(access.path):
             continue
         try:
             resolved = fs.resolve(access.path, follow_last=access.follow)
         except SymlinkLoopError:
             continue
-        for link in resolved.symlinks:
+        for link in filter(_in_image, resolved.symlinks):
             touched.setdefault(link, Touch("symlink", access.program))
-        if resolved.entry is not None and resolved.path != "/":
-            seen = touched.get(resolved.path)
-            if seen is None or _STRENGTH[access.how] > _STRENGTH[seen.how]:
-                touched[resolved.path] = Touch(access.how, access.program)  # a stat, then an open: "open"
-            if access.how == "exec":
-                _interpreters(fs, resolved.path, access.program, touched, INTERPRETER_DEPTH)
+        if not _in_image(resolved.path):
+            continue  # through a symlink to a virtual file: /var/log/nginx/error.log -> /dev/stderr
+        if resolved.entry is None:
+            above = _directory_above(fs, resolved.path)
+            if above is not None:
+                _touch(touched, above, Touch("parent", access.program))
+            continue
+        if resolved.path != "/":
+            _touch(touched, resolved.path, Touch(access.how, access.program))
+        if access.how == "exec":
+            _interpreters(fs, resolved.path, access.program, touched, INTERPRETER_DEPTH)
     return touched
+
+
+def _in_image(path: str) -> bool:
+    """Whether the run can find `path` in the image: not in a virtual filesystem Docker mounts."""
+    return not any(path == p or path.startswith(p + "/") for p in NOT_IN_ANY_IMAGE)
+
+
+def _touch(touched: dict[str, Touch], path: str, touch: Touch) -> None:
+    """Record the strongest way a path was touched: a stat, then an open, is an "open"."""
+    seen = touched.get(path)
+    if seen is None or _STRENGTH[touch.how] > _STRENGTH[seen.how]:
+        touched[path] = touch
+
+
+def _directory_above(fs: RootFS, missing: str) -> str | None:
+    """The nearest directory the image has above `missing` (a lookup's result, so the part the
+    image has is free of symlinks); None when that is the root or not a directory (the call
+    could not have succeeded in the image as it is)."""
+    path = posixpath.dirname(missing)
+    while path != "/" and fs.get(path) is None:
+        path = posixpath.dirname(path)
+    entry = fs.get(path)
+    return path if path != "/" and entry is not None and entry.type is EntryType.DIR else None
 
 
 def _interpreters(fs: RootFS, path: str, program: str, touched: dict[str, Touch], depth: int) -> None:
@@ -80,7 +116,3 @@ def _pt_interp(fs: RootFS, entry: Entry) -> str | None:
     except (ElfError, ValueError):
         return None
 
-
-def is_directory(fs: RootFS, path: str) -> bool:
-    entry = fs.get(path)
-    return entry is not None and entry.type is EntryType.DIR

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,11 +133,15 @@ class ServiceRun:
         """Send the image's STOPSIGNAL; the result is the server's exit code and its log."""
         if self._exit_code() is None:
             try:
-                self.server.kill(signal=self.stop_signal)
+                self.send_stop_signal()
             except Exception:
                 pass  # it exited in between: its exit code says how
         exit_code = wait_or_kill(self.server, self.timeout)
         return RunResult(exit_code, b"", self.log())
+
+    def send_stop_signal(self) -> None:
+        """What `docker stop` does first: the STOPSIGNAL to the container's first process."""
+        self.server.kill(signal=self.stop_signal)
 
     def log(self) -> bytes:
         try:
@@ -145,12 +149,14 @@ class ServiceRun:
         except Exception:
             return b""
 
-    def exercise(self) -> ServiceOutcome:
-        """Start, wait until ready, run every client (if ready), stop."""
+    def exercise(self, when_ready: Callable[[], None] | None = None) -> ServiceOutcome:
+        """Start, wait until ready, call `when_ready` and run every client (if ready), stop."""
         self.start()
         readiness = self.wait_ready()
         clients = []
         if readiness.ready:
+            if when_ready is not None:
+                when_ready()
             for argv in self.spec.clients:
                 if self._exit_code() is not None:
                     break  # the server is gone: the missing results show as a difference

@@ -9,6 +9,7 @@ shell script, so each program is understood the same way in every position. Inte
 from __future__ import annotations
 
 from slimmer.trace.commands import ArgvHandler
+from slimmer.trace.programs.dispatchers import DISPATCHERS
 from slimmer.trace.programs.grammar import grammar
 from slimmer.trace.programs.shells import busybox_applet, run_shell
 from slimmer.trace.programs.wrappers import Wrapper, find_command, run_parts, start_stop_daemon, which
@@ -59,4 +60,5 @@ PROGRAMS: dict[str, ArgvHandler] = {
     "start-stop-daemon": start_stop_daemon,
     "run-parts": run_parts,
     "which": which,
+    **DISPATCHERS,  # called by the name of the program they run, from a directory chosen at run time
 }
