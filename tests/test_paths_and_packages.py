@@ -43,7 +43,8 @@ Architecture: amd64
 FOOD = r"""
 #include <stdio.h>
 static const char *paths[] = {"/etc/food/food.conf", "/usr/share/food/", "/var/lib/food/cache", "/run/food.pid",
-                              "/proc/self/status", "/etc/food/missing.conf", 0};
+                              "/proc/self/status", "/etc/food/missing.conf", "/var/spool/food/*.job",
+                              "/etc/food/plugins.d/*.conf", 0};
 int main(void) { for (int i = 0; paths[i]; i++) puts(paths[i]); return 0; }
 """
 FOOD_CONF = b"""# food's configuration; /etc/secret is only in this comment
@@ -73,6 +74,7 @@ def food(tmp_path_factory):
         ("srv/food/www/index.html", b"<p>hi</p>"),
         ("usr/share/food/modules/mod_x.so", b"x"), ("usr/share/food/modules/mod_y.so", b"y"),
         ("var/food/a.db", b"a"), ("var/food/b.db", b"b"),
+        ("var/spool/food/x.job", b"x"), ("var/spool/food/y.txt", b"y"), ("etc/food/plugins.d/", Dir()),
         ("var/lib/food/", Dir(mode=0o750, uid=105, gid=107)), ("var/log/food/", Dir(mode=0o2750, gid=4)),
         ("run/", Dir()),
         ("var/lib/dpkg/status", STATUS),
@@ -103,9 +105,11 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
     keep = result.keep
     for path in ("/etc/food/food.conf", "/etc/food/mime.types", "/etc/food/conf.d/a.conf", "/var/food/a.db",
                  "/etc/food/extra/[odd",  # a glob's match, whatever characters its name holds
-                 "/srv/food/www/index.html", "/usr/share/food/modules/mod_x.so", "/var/lib/food", "/run"):
+                 "/srv/food/www/index.html", "/usr/share/food/modules/mod_x.so", "/var/lib/food", "/run",
+                 "/var/spool/food/x.job", "/etc/food/plugins.d"):  # compiled-in globs: matches, directories
         assert path in keep, path
     for path in ("/etc/secret", "/usr/share/food/modules/mod_y.so", "/etc/food/conf.d/b.txt", "/var/food/b.db",
+                 "/var/spool/food/y.txt",
                  "/etc/init.d/food", "/usr/share/doc/foo-daemon/copyright"):
         assert path not in keep, path
     assert keep.reasons["/etc/food/food.conf"].text == "path compiled into /usr/sbin/food"
@@ -113,6 +117,8 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
     assert keep.rules["/usr/share/food/modules/mod_x.so"] == "config"  # relative to the compiled-in prefix
     assert "the program's own directory" in keep.reasons["/srv/food/www"].text
     assert keep.reasons["/run"].text.startswith("directory of /run/food.pid, which /usr/sbin/food creates")
+    assert keep.reasons["/etc/food/plugins.d"].text == \
+        "directory listed by the glob /etc/food/plugins.d/*.conf compiled into /usr/sbin/food"
     assert keep.rules["/var/lib/food"] in ("compiled-in", "dpkg")
     state = food.get("/var/lib/food")
     assert (state.mode & 0o7777, state.uid, state.gid) == (0o750, 105, 107)  # what the packer copies

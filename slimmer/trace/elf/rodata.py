@@ -21,6 +21,8 @@ _C_STRING = re.compile(rb"(?<=\0)[\x20-\x7e\t]{3,4096}(?=\0)")
 # Go's runtime is in every Go program; its function table (pclntab) holds NUL-terminated names
 _GO_MARKER = b"\0runtime.main\0"
 _ABSOLUTE = re.compile(r"(?:/[A-Za-z0-9_.+@=~,-]+)+/?")
+# an absolute path whose last component is a shell glob ("/etc/gss/mech.d/*.conf")
+_GLOB = re.compile(r"(?:/[A-Za-z0-9_.+@=~,-]+)+/[A-Za-z0-9_.+@=~,-]*[*?][A-Za-z0-9_.+@=~,*?-]*")
 
 
 @dataclass
@@ -40,6 +42,12 @@ class Literals:
             if s[0] == "/":
                 found.extend(p for p in s.split(":") if p[:1] == "/" and _ABSOLUTE.fullmatch(p))
         return tuple(dict.fromkeys(found))
+
+    @cached_property
+    def globs(self) -> tuple[str, ...]:
+        """Whole strings that are an absolute directory and a glob of names in it, which the
+        program lists (libgssapi's "/etc/gss/mech.d/*.conf")."""
+        return tuple(dict.fromkeys(s for s in self.strings if s[0] == "/" and _GLOB.fullmatch(s)))
 
     def go_function(self, name: str) -> bool:
         """Whether a Go program links the function `name` ("time.LoadLocation")."""

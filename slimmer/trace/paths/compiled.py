@@ -98,7 +98,22 @@ class CompiledPathsTracer:
             if static and not literals.go and any(fnmatch.fnmatchcase(named, p) for p in GLIBC_PATHS):
                 continue
             needs += self._named(path, named, ctx, guessed=literals.go)
+        if not literals.go:
+            for pattern in literals.globs:
+                needs += self._listed(path, posixpath.normpath(pattern), ctx)
         return needs
+
+    def _listed(self, program: str, pattern: str, ctx: TraceContext) -> list[Need]:
+        """A glob compiled in: the program lists its directory (which must exist, even empty)
+        and reads what matches."""
+        directory = posixpath.dirname(pattern)
+        if directory == "/" or directory.startswith(VIRTUAL) or directory + "/" in VIRTUAL:
+            return []
+        if not _is_dir(ctx.fs, directory):
+            return []
+        why = f"listed by the glob {pattern} compiled into {program}"
+        return [Need(directory, f"directory {why}", optional=True, rule="compiled-in")] + [
+            Need(match, why, optional=True, rule="compiled-in") for match in ctx.fs.glob(pattern)]
 
     def _named(self, program: str, named: str, ctx: TraceContext, guessed: bool) -> list[Need]:
         if named == "/" or named.startswith(VIRTUAL) or named + "/" in VIRTUAL:
