@@ -3,6 +3,11 @@
 A tracer answers one question: "this file is needed; what else must exist?". The closure
 starts from the roots, asks every tracer about every newly kept file, and follows symlinks on
 the way (each kept too, since the lookup fails without them) until nothing new appears.
+
+A file that is only read as data (`cat F`, a path named in code, a data rule's file) is kept
+but never handed to the tracers: what it would run or load if it were run is not needed (npm
+reads the bash script /usr/bin/ldd to tell the libc; that needs no bash). A file that is read
+and also run or loaded is traced as run, whichever use is found first.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Need:
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
     role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
     args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
+    data: bool = False  # only read (its bytes are data): kept, symlinks followed, its content never traced
 
 
 @dataclass(frozen=True)
@@ -142,27 +148,38 @@ class KeepSet:
 def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> KeepSet:
     """Keep the roots and everything the tracers say they need, transitively."""
     keep = KeepSet(warnings=ctx.warnings)
+    read_only: set[str] = set()  # files kept only as data so far: no tracer has seen them
     work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
         need, via, rule = work.popleft()
         for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
+            is_file = entry.type is EntryType.FILE
+            if is_file and need.data:
+                if fresh:
+                    read_only.add(entry.path)
+            elif is_file and entry.path in read_only:
+                # read before, run or loaded now: traced from here, with the reason that says so
+                read_only.discard(entry.path)
+                fresh = True
             if fresh:
                 keep.reasons[entry.path] = reason
                 keep.rules[entry.path] = rule
+            if is_file and need.data:
+                continue
             # A file kept before may learn its role now (a script first seen as a plain file), or
             # be run with other arguments: its tracers run again with what is known of it.
-            role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
+            role_added = need.role is not None and is_file and entry.path not in ctx.roles
             if need.role is not None and role_added:
                 ctx.roles[entry.path] = need.role
-            run_anew = need.args is not None and entry.type is EntryType.FILE and \
-                ctx.add_invocation(entry.path, need.args)
+            run_anew = need.args is not None and is_file and ctx.add_invocation(entry.path, need.args)
             if not (fresh or role_added or run_anew):
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
-                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path, "symlink"))
-            if entry.type is EntryType.FILE:
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True, data=need.data),
+                             entry.path, "symlink"))
+            if is_file:
                 for tracer in tracers:
                     work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
     for path, note in ctx.notes.items():

@@ -3,7 +3,8 @@
 Each root is a Need with its reason: the program of ENTRYPOINT + CMD and what its arguments
 name (as the command resolver reads any command line), HEALTHCHECK commands, the user's
 passwd/group entries and home, the working directory, /tmp, the time zone and locale the
-environment selects, and what `--include*` asks for.
+environment selects, and what `--include*` asks for. The files the container reads rather
+than runs (the user database, the time zone, the locale, ...) are needed as data.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
     found += _include_needs(fs, options.include)
     found += options.extra
     found += _user_needs(fs, spec)
-    found += [Need(spec.cwd, "WorkingDir", optional=True),
-              Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True),
-              Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True)]
+    found += [Need(spec.cwd, "WorkingDir", optional=True, data=True),
+              Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True, data=True),
+              Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True,
+                   data=True)]
     found += _timezone_needs(spec.env)
     found += _locale_needs(spec.env)
     return found
@@ -114,11 +116,11 @@ def _include_needs(fs: RootFS, patterns: tuple[str, ...]) -> list[Need]:
 
 def _user_needs(fs: RootFS, spec: RunSpec) -> list[Need]:
     """The user database (Docker itself reads it to start the container as USER) and the home."""
-    found = [Need("/etc/passwd", f"user database (USER {spec.user or 'root'})", optional=True),
-             Need("/etc/group", f"group database (USER {spec.user or 'root'})", optional=True)]
+    found = [Need("/etc/passwd", f"user database (USER {spec.user or 'root'})", optional=True, data=True),
+             Need("/etc/group", f"group database (USER {spec.user or 'root'})", optional=True, data=True)]
     home = spec.env.get("HOME") or _home_of(fs, spec.user.split(":", 1)[0] or "0")
     if home:
-        found.append(Need(home, "home directory of the user", optional=True))
+        found.append(Need(home, "home directory of the user", optional=True, data=True))
     return found
 
 
@@ -138,11 +140,11 @@ def _timezone_needs(env: dict[str, str]) -> list[Need]:
     if not tz:
         return []
     if tz.startswith("/"):
-        return [Need(tz, f"time zone file named by TZ={env['TZ']}")]
+        return [Need(tz, f"time zone file named by TZ={env['TZ']}", data=True)]
     zonedir = env.get("TZDIR", "/usr/share/zoneinfo")
     # A POSIX rule such as "EST5EDT,M3.2.0,M11.1.0" needs no file; a zone name does.
     return [Need(posixpath.join(zonedir, tz), f"time zone named by TZ={env['TZ']}",
-                 optional=not tz[0].isalpha() or "," in tz)]
+                 optional=not tz[0].isalpha() or "," in tz, data=True)]
 
 
 def _locale_needs(env: dict[str, str]) -> list[Need]:
@@ -152,10 +154,10 @@ def _locale_needs(env: dict[str, str]) -> list[Need]:
         if name in TRIVIAL_LOCALES:
             continue
         reason = f"locale named by {variable}={name}"
-        found += [Need("/usr/lib/locale/locale-archive", reason, optional=True),
+        found += [Need("/usr/lib/locale/locale-archive", reason, optional=True, data=True),
                   Need(posixpath.join("/usr/lib/locale", _normalised_locale(name)), reason, recursive=True,
-                       optional=True),
-                  Need(posixpath.join("/usr/lib/locale", name), reason, recursive=True, optional=True)]
+                       optional=True, data=True),
+                  Need(posixpath.join("/usr/lib/locale", name), reason, recursive=True, optional=True, data=True)]
     return found
 
 
