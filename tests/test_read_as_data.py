@@ -176,10 +176,11 @@ def elf_root(tmp_path_factory):
     root.path(f"{LIB}/libnss3.so").write_bytes(b"stand-in NSS library")
     root.path("/etc/pki/nssdb").mkdir(parents=True)
     root.path("/etc/pki/nssdb/cert9.db").write_bytes(b"certificates")
-    for name in ("dash", "md5sum", "cat"):
+    for name in ("dash", "md5sum", "cat", "ldd"):
         root.path(f"/usr/bin/{name}").write_bytes(b"\0stand-in program\0")
         root.path(f"/usr/bin/{name}").chmod(0o755)
     root.symlink("/usr/bin/sh", "dash")
+    root.symlink("/usr/bin/ld.so", f"../lib/{HOST_TRIPLET}/ld-linux-x86-64.so.2")
     return root.root, work
 
 
@@ -201,6 +202,28 @@ def test_an_elf_program_read_and_run_keeps_its_libraries(elf_root, tmp_path):
     keep = trace_elf_root(elf_root, tmp_path, "md5sum /usr/bin/prog\nexec prog").keep
     assert keep.reasons["/opt/lib/libleaf.so"].via == "/usr/bin/prog"
     assert keep.reasons["/usr/bin/prog"].text.startswith("exec at line 3")
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("exec /lib64/ld-linux-x86-64.so.2 /usr/bin/prog --flag", "run by ld-linux-x86-64.so.2 (exec at line 2"),
+    ("ld.so --argv0 prog --inhibit-cache /usr/bin/prog", "run by ld.so (run at line 2"),
+    ("ldd -v /usr/bin/prog", "loaded by ldd (run at line 2"),
+])
+def test_an_elf_file_given_to_the_loader_or_ldd_is_loaded(elf_root, tmp_path, line, reason):
+    """The loader runs its operand, ldd has the loader list what it maps: not data."""
+    keep = trace_elf_root(elf_root, tmp_path, line).keep
+    assert keep.reasons["/usr/bin/prog"].text.startswith(reason)
+    assert keep.reasons["/opt/lib/libleaf.so"].via == "/usr/bin/prog"
+    assert keep.warnings == []
+
+
+def test_the_loaders_own_search_options_and_bare_names_are_warnings(elf_root, tmp_path):
+    keep = trace_elf_root(elf_root, tmp_path, "ld.so --library-path /opt/lib /usr/bin/prog\nld.so prog").keep
+    assert "/opt/lib/libleaf.so" in keep
+    assert [w.message for w in keep.warnings] == [
+        "ld.so's own library options are not followed (run at line 2 of /entrypoint.sh): only the image's "
+        "search path is",
+        "ld.so prog: a name without a slash is searched as a library (run at line 3 of /entrypoint.sh)"]
 
 
 def test_a_library_read_as_data_fires_no_data_rule(elf_root, tmp_path):
