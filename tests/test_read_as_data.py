@@ -110,6 +110,12 @@ class Recorder:
         return []
 
 
+class DataRecorder(Recorder):
+    """One that reads data files too (configuration that names other files)."""
+
+    reads_data = True
+
+
 @pytest.mark.parametrize(("needs", "traced", "reason"), [
     ([Need("/opt/tool/helper", "read", data=True)], [], "read"),
     ([Need("/opt/tool/helper", "read", data=True), Need("/opt/tool/helper", "run")], ["/opt/tool/helper"], "run"),
@@ -126,6 +132,19 @@ def test_the_closure_hands_a_file_to_the_tracers_once_it_is_used_otherwise_than_
     kept = "/usr/bin/gawk" if "/usr/bin/awk" in keep else "/opt/tool/helper"
     assert keep.reasons[kept].text == reason
     assert "/opt/tool/helper" in keep or "/usr/bin/gawk" in keep
+
+
+@pytest.mark.parametrize(("needs", "traced"), [
+    ([Need("/opt/tool/helper", "read", data=True)], []),
+    ([Need("/opt/tool/helper", "read", data=True), Need("/opt/tool/helper", "run")], ["/opt/tool/helper"]),
+    ([Need("/opt/tool/helper", "run"), Need("/opt/tool/helper", "read", data=True)], ["/opt/tool/helper"]),
+])
+def test_a_tracer_that_reads_data_sees_every_kept_file_once(tmp_path, needs, traced):
+    fs = merged_rootfs(tmp_path, make_layer(IMAGE, parents=True)).rootfs
+    runs, reads = Recorder(), DataRecorder()
+    close(needs, [runs, reads], TraceContext(fs=fs))
+    assert runs.asked == traced
+    assert reads.asked == ["/opt/tool/helper"]
 
 
 # -- interpreters: what their code reads ---------------------------------------------------------
