@@ -135,6 +135,10 @@ def test_reasons_and_warnings_say_how_node_reached_each_file(slimmed):
     assert any(w["message"].startswith("npm is the program that runs (ENTRYPOINT/CMD)") for w in official["warnings"])
     by_path = {f["path"]: f for f in official["files"]}
     assert by_path["/app/src/lib/format.js"]["reason"] == "imported by /app/src/server.js:6"  # "#lib/*" of /app
+    # npm reads the bash script /usr/bin/ldd to tell the libc: kept, but read, so no bash and no libtinfo
+    assert by_path["/usr/bin/ldd"]["reason"].startswith("path named at line 17 of /usr/local/lib/node_modules/npm/")
+    assert not {"/usr/bin/bash", "/usr/lib/x86_64-linux-gnu/libtinfo.so.6.4"} & set(by_path)
+    assert not [w for w in official["warnings"] if "python3" in w["message"]]  # node-gyp's .py files are data
     _, cli = slimmed["node-cli"]
     by_path = {f["path"]: f for f in cli["files"]}
     assert by_path["/opt/invtool/lib/worker.js"]["reason"].startswith(

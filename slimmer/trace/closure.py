@@ -37,7 +37,7 @@ class Need:
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
     role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
     args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
-    data: bool = False  # only read (its bytes are data): kept, symlinks followed, its content never traced
+    data: bool = False  # only read, not run or loaded: kept (symlinks too), seen only by tracers that read data
 
 
 @dataclass(frozen=True)
