@@ -13,11 +13,14 @@ with `#!/usr/bin/bash`), programs nothing else keeps. ELF files are compiled wit
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Iterable
 
 import pytest
 
 from slimmer.rootfs.entry import Entry
+from slimmer.slim import SlimOptions, slim
 from slimmer.trace.closure import Need, TraceContext, close
 from slimmer.trace.roots import RootOptions, run_spec
 from slimmer.trace.session import TraceResult, trace_image
@@ -256,3 +259,29 @@ def test_a_data_rule_keeps_its_data_as_data_and_its_modules_as_loaded(elf_root, 
     keep = trace_elf_root(elf_root, tmp_path, "exit 0", RootOptions(include=(f"{LIB}/libnss3.so",))).keep
     assert "/etc/pki/nssdb/cert9.db" in keep
     assert keep.reasons["/opt/lib/libleaf.so"].via == f"{LIB}/nss/libsoftokn3.so"
+
+
+# -- the real runtime ----------------------------------------------------------------------------
+
+READS = ("md5sum /usr/bin/ldd /usr/bin/bash; grep -c 'GNU C Library' /usr/bin/ldd; od -An -c -N4 /usr/bin/bash; "
+         "cp /usr/bin/bash /tmp/copy && cmp /usr/bin/bash /tmp/copy && echo same")
+
+
+@pytest.mark.parametrize("runs", [False, True], ids=["read", "read and run"])
+def test_programs_read_as_data_in_a_real_image_print_the_same_once_slimmed(sample_image, docker_client, runs):
+    """In a Debian image: a shell reads the bash script ldd and the bash binary (sums, text, bytes,
+    a copy). Slimmed, it prints the same without libtinfo, bash's library; when it also runs bash,
+    libtinfo is kept and bash runs in the slim image."""
+    command = READS + ("; bash -c 'echo bash runs'" if runs else "")
+    tag = f"slimmer-readonly-test/data-{os.getpid()}:{'run' if runs else 'read'}"
+    result = slim(sample_image("sh-app"), SlimOptions(tag=tag, entrypoint=shlex.join(["/bin/sh", "-c", command]),
+                                                      verify=True))
+    try:
+        comparison = result.comparisons[0]
+        assert comparison.same and comparison.original.exit_code == 0
+        assert (b"bash runs" in comparison.slim.stdout) is runs and b"same" in comparison.slim.stdout
+        kept = set(result.trace.keep.reasons)
+        assert {"/usr/bin/ldd", "/usr/bin/bash"} <= kept
+        assert any("libtinfo" in path for path in kept) is runs
+    finally:
+        docker_client.images.remove(tag, force=True)
