@@ -22,7 +22,7 @@ from slimmer.trace.elf import extras
 from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo
-from slimmer.trace.elf.tree import LoadTree
+from slimmer.trace.elf.tree import READ_CATEGORIES, LoadTree
 
 
 class ElfTracer:
@@ -138,5 +138,5 @@ class ElfTracer:
                     continue  # already asked for by another importer: once per image is enough
                 self._gconv_emitted.add(item.path)
             seen.add(item.path)
-            needs.append(Need(item.path, item.reason, optional=item.optional))
+            needs.append(Need(item.path, item.reason, optional=item.optional, data=item.category in READ_CATEGORIES))
         return needs

@@ -11,7 +11,8 @@ from slimmer.trace.elf.reader import ElfInfo
 
 # categories of tree items: what the loader itself opens ...
 LOADER_CATEGORIES = frozenset({"interp", "needed", "preload"})
-# ... and what is kept for other reasons (extras)
+# ... and what is kept for other reasons (extras), of which these are files libc reads, not loads
+READ_CATEGORIES = frozenset({"data", "nss-data"})
 
 
 @dataclass
