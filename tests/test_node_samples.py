@@ -17,6 +17,7 @@ image (fixtures/strace_truth.py; for the CLI, the union over every subcommand).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 
@@ -51,12 +52,12 @@ def slimmed(docker_client, sample_image, tmp_path_factory):
     results = {}
     for name, commands in SUBCOMMANDS.items():
         report = tmp_path_factory.mktemp(name) / "report.json"
-        result = slim(sample_image(name), SlimOptions(tag=f"slimmer-node-test/{name}:slim", verify=True,
+        result = slim(sample_image(name), SlimOptions(tag=f"slimmer-node-test/{name}:slim-{os.getpid()}", verify=True,
                                                       verify_cmds=tuple(commands), report=report))
         results[name] = (result, json.loads(report.read_text()))
     yield results
     for name in SUBCOMMANDS:
-        docker_client.images.remove(f"slimmer-node-test/{name}:slim", force=True)
+        docker_client.images.remove(f"slimmer-node-test/{name}:slim-{os.getpid()}", force=True)  # the daemon is shared
 
 
 @pytest.fixture(scope="module")
