@@ -138,7 +138,7 @@ def main() -> int:
         for tree in tracer.trees.values():
             for item in tree.items:
                 if item.category not in LOADER_CATEGORIES:
-                    extras[item.category] = extras.get(item.category, 0) + 1
+                    extras[item.category.value] = extras.get(item.category.value, 0) + 1
         print(f"non-loader items by reason (summed over trees): {dict(sorted(extras.items()))}")
         if args.oracle:
             (work / "oracle").mkdir()

@@ -75,6 +75,8 @@ def _tracing_options(parser: argparse.ArgumentParser) -> None:
                        help="read --include paths from FILE, one per line (# comments)")
     group.add_argument("--exclude", metavar="GLOB", action="append", default=[],
                        help="drop kept paths matching GLOB (or under a matching directory); reported")
+    group.add_argument("--python-strict", action="store_true",
+                       help="Python: keep only traced modules (no package data, no whole packages for dynamic imports)")
 
 
 def _root_options(args: argparse.Namespace) -> RootOptions:
@@ -85,7 +87,7 @@ def _root_options(args: argparse.Namespace) -> RootOptions:
                 include += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
         except OSError as e:
             raise UsageError(f"--include-from {name}: {e.strerror or e}") from None
-    return RootOptions(include_exe=tuple(args.include_exe), include=tuple(include))
+    return RootOptions(include_exe=tuple(args.include_exe), include=tuple(include), python_strict=args.python_strict)
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -200,7 +202,7 @@ def cmd_trace(args: argparse.Namespace, progress: Progress) -> int:
             traced, differences = probed.traced, probed.differences
         else:
             traced = _traced(args, opened, args.from_paths)
-        records = file_records(opened.fs, traced.keep, traced.ctx)
+        records = file_records(opened.fs, traced.keep, traced.ctx, packages=traced.packages)
     if args.json:
         document = {"files": records, "warnings": warning_records(traced.keep), "excluded": traced.excluded}
         if differences is not None:

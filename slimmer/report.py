@@ -1,4 +1,5 @@
-"""Kept files as records: one per path with its type, size, reason and the file that caused it.
+"""Kept files as records: one per path with its type, size, reason, the rule that kept it, the
+file that caused it and the Debian package it belongs to.
 
 Shared by `slim trace --json`, `slim why` and the `--report` of `slim`.
 """
@@ -8,10 +9,14 @@ from __future__ import annotations
 from slimmer.rootfs.entry import EntryType
 from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import KeepSet, TraceContext
+from slimmer.trace.dpkg import DpkgDatabase
 
 
-def file_records(fs: RootFS, keep: KeepSet, ctx: TraceContext | None = None, chains: bool = False) -> list[dict]:
-    """Sorted by path. `kind` (elf, script, ...) is given for regular files when a context can classify."""
+def file_records(fs: RootFS, keep: KeepSet, ctx: TraceContext | None = None, chains: bool = False,
+                 packages: DpkgDatabase | None = None) -> list[dict]:
+    """Sorted by path. `kind` (elf, script, ...) is given for regular files when a context can
+    classify; `package` when the image's dpkg database says which one installed the path (for a
+    directory: when exactly one package did)."""
     records = []
     for path in sorted(keep.reasons):
         entry = fs.get(path)
@@ -19,7 +24,10 @@ def file_records(fs: RootFS, keep: KeepSet, ctx: TraceContext | None = None, cha
         reason = keep.reasons[path]
         record: dict = {"path": path, "type": entry.type.value,
                         "size": entry.size if entry.type is EntryType.FILE else 0,
-                        "reason": reason.text, "via": reason.via}
+                        "reason": reason.text, "rule": keep.rules.get(path, "root"), "via": reason.via}
+        if packages is not None:
+            owner = packages.owner(path)
+            record["package"] = owner.name if owner is not None else None
         if ctx is not None and entry.type is EntryType.FILE:
             record["kind"] = ctx.kind(entry).value
         if chains:

@@ -200,7 +200,7 @@ def write_report(path: Path, source: str, result: SlimResult, opened: OpenedImag
         "output_config_digest": result.config_digest,
         "sizes": {"before": result.size_before, "after": result.size_after},
         "seconds": round(result.seconds, 3),
-        "files": file_records(opened.fs, traced.keep, traced.ctx, chains=True),
+        "files": file_records(opened.fs, traced.keep, traced.ctx, chains=True, packages=traced.packages),
         "warnings": warning_records(traced.keep),
         "excluded": traced.excluded,
         "probe": result.probe.to_json() if result.probe else None,

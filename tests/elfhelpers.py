@@ -22,8 +22,9 @@ from pathlib import Path
 from slimmer.image.blob import Blob
 from slimmer.rootfs.fs import RootFS
 from slimmer.rootfs.merge import merge_layers
-from slimmer.trace.closure import KeepSet, Need, TraceContext, close
+from slimmer.trace.closure import KeepSet, Need, TraceContext, Tracer, close
 from slimmer.trace.elf import ElfTracer
+from slimmer.trace.named import NamedDataTracer
 
 import requires
 from requires import program as need_tool  # the ELF tests' name for it
@@ -79,10 +80,13 @@ def rootfs_from_image(client, tag: str, work: Path) -> RootFS:
 # -- tracing ---------------------------------------------------------------------------------
 
 def trace(fs: RootFS, roots: Iterable[str], env: Mapping[str, str] | None = None,
-          tracer: ElfTracer | None = None, **kwargs) -> tuple[KeepSet, ElfTracer, TraceContext]:
+          tracer: ElfTracer | None = None, named: bool = False, **kwargs) -> tuple[KeepSet, ElfTracer, TraceContext]:
+    """The closure of `roots` under the ELF tracer (and, with `named`, the data chosen by name
+    that the objects load: gconv modules, plugins)."""
     tracer = tracer or ElfTracer(**kwargs)
     ctx = TraceContext(fs, dict(env or {}))
-    keep = close([Need(r, "root") for r in roots], [tracer], ctx)
+    tracers: list[Tracer] = [tracer, NamedDataTracer(tracer)] if named else [tracer]
+    keep = close([Need(r, "root") for r in roots], tracers, ctx)
     return keep, tracer, ctx
 
 

@@ -118,10 +118,12 @@ def glibc_root(tmp_path_factory):
     # pthread_cancel: libgcc_s.so.1 is dlopened by glibc
     root.copy_host_lib("libgcc_s.so.1")
     root.compile("cancel.c", "/usr/bin/cancel", SHOW_MAPS)
-    # a well-known library that loads plugins from a directory of its own
-    leaf(root, f"{D}/libcrypto.so.3", 20, "fake_crypto", "libcrypto.so.3")
+    # a well-known library that loads plugins from a directory of its own, by the name its caller gives
+    leaf(root, f"{D}/libcrypto.so.3", 20, "OSSL_PROVIDER_load", "libcrypto.so.3")
     leaf(root, f"{D}/ossl-modules/legacy.so", 21, "fake_provider")
-    root.compile("int fake_crypto(void); int main(void){return fake_crypto()==0;}\n", "/usr/bin/cryptouser",
+    leaf(root, f"{D}/ossl-modules/fips.so", 22, "fake_provider")
+    root.compile("#include <stdio.h>\nint OSSL_PROVIDER_load(void);\n"
+                 "int main(void){puts(\"legacy\"); return OSSL_PROVIDER_load()==0;}\n", "/usr/bin/cryptouser",
                  "-l:libcrypto.so.3", libdirs=[D])
     # static-pie, and a static glibc program that reads NSS configuration
     root.compile("hello.c", "/usr/bin/hello-static-pie", "-static-pie")
@@ -253,27 +255,23 @@ def test_nss_modules_and_files(glibc_root):
 
 def test_iconv_keeps_gconv_configuration_and_modules(glibc_root):
     root, fs = glibc_root
-    keep, _tree, _ctx = tree_of(fs, "/usr/bin/iconvuser")
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/iconvuser", named=True)
     for name in ("gconv-modules", "EUC-JP.so", "libJIS.so"):
         assert f"{D}/gconv/{name}" in keep, name
     mapped = root.run_maps("/usr/bin/iconvuser")
     assert any(p.endswith("EUC-JP.so") for p in mapped)
     assert reals(fs, mapped) <= set(keep.reasons)
-    keep, _t, _c = tree_of(fs, "/usr/bin/iconvuser", gconv="config")
-    assert f"{D}/gconv/gconv-modules" in keep and f"{D}/gconv/EUC-JP.so" not in keep
 
 
-def test_iconv_auto_policy_reads_the_locale_and_the_importer(glibc_root):
+def test_iconv_names_from_the_locale_and_the_input(glibc_root):
     _root, fs = glibc_root
     module = f"{D}/gconv/EUC-JP.so"
-    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale")
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", named=True)
     assert f"{D}/gconv/gconv-modules" in keep and module not in keep  # no charset named, C locale
-    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", {"LANG": "ja_JP.EUC-JP"})
-    assert "locale charset EUC-JP of LANG" in keep.reasons[module].text
-    keep, _t, _c = tree_of(fs, "/usr/bin/iconv")
-    assert "converts charsets named by its input" in keep.reasons[module].text
-    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", gconv="all")
-    assert module in keep
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconvlocale", {"LANG": "ja_JP.EUC-JP"}, named=True)
+    assert "LANG=ja_JP.EUC-JP in the image Env" in keep.reasons[module].text
+    keep, _t, _c = tree_of(fs, "/usr/bin/iconv", named=True)
+    assert "takes gconv modules from its input" in keep.reasons[module].text
 
 
 def test_pthread_cancel_keeps_libgcc_s(glibc_root):
@@ -285,12 +283,13 @@ def test_pthread_cancel_keeps_libgcc_s(glibc_root):
     assert reals(fs, mapped) <= set(keep.reasons)
 
 
-def test_plugin_directory_of_a_well_known_library(glibc_root):
+def test_plugin_of_a_well_known_library_by_the_name_its_caller_gives(glibc_root):
     _root, fs = glibc_root
-    keep, tree, _ctx = tree_of(fs, "/usr/bin/cryptouser")
-    reason = keep.reasons[f"{D}/ossl-modules/legacy.so"].text
-    assert reason.startswith("OpenSSL 3 provider modules") and "libcrypto.so.3" in reason
-    assert next(i for i in tree.items if i.path.endswith("legacy.so")).category == "dlopen-known"
+    keep, _tree, _ctx = tree_of(fs, "/usr/bin/cryptouser", named=True)
+    reason = keep.reasons[f"{D}/ossl-modules/legacy.so"]
+    assert reason.text.startswith("OpenSSL provider legacy (named in /usr/bin/cryptouser; loaded by")
+    assert keep.rules[f"{D}/ossl-modules/legacy.so"] == "openssl-providers"
+    assert f"{D}/ossl-modules/fips.so" not in keep
 
 
 def test_static_pie_needs_nothing(glibc_root):

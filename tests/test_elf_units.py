@@ -1,6 +1,6 @@
 """Pieces of the ELF tracer against independent references: the reader against pyelftools on
 the host's own files, the ld.so.cache parser against `ldconfig -p` on caches ldconfig wrote in
-each format, and the path-list, nsswitch.conf and gconv-modules parsers on known inputs."""
+each format, and the path-list and nsswitch.conf parsers on known inputs."""
 
 from __future__ import annotations
 
@@ -169,11 +169,6 @@ netgroup:       nis
     assert conf["group"] == ("files", "sss")
     assert conf["hosts"] == ("files", "mdns4_minimal", "dns", "myhostname")
     assert conf["netgroup"] == ("nis",)
-
-
-def test_gconv_modules_parser():
-    text = "# c\nalias\tEUCJP//\tEUC-JP//\nmodule\tEUC-JP//\tINTERNAL\tEUC-JP\t1\nmodule INTERNAL ISO-8859-1// ISO8859-1 1\n"
-    assert extras.parse_gconv_modules(text) == ["EUC-JP.so", "ISO8859-1.so"]
 
 
 def test_host_ld_so_system_dirs_are_read_from_the_binary(tmp_path):

@@ -14,13 +14,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "slimmer"
 
-# Cycles that exist today and are being removed (branch `rundata` rewrites slimmer/trace/elf/):
-# TEMPORARY. Each entry is the exact set of modules of one cycle; the test fails when one of
-# them is gone, so that the entry is deleted then. Empty this list when `rundata` lands.
-TEMPORARILY_ALLOWED: list[frozenset[str]] = [
-    frozenset({"slimmer.trace.elf.gconv", "slimmer.trace.elf.image"}),
-    frozenset({"slimmer.trace.elf.dlopens", "slimmer.trace.elf.nss", "slimmer.trace.elf.process"}),
-]
+# Cycles allowed while they are being removed: each entry is the exact set of modules of one
+# cycle; the test fails when one of them is gone, so that the entry is deleted then.
+TEMPORARILY_ALLOWED: list[frozenset[str]] = []
 
 
 @dataclass(frozen=True)

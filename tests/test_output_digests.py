@@ -40,17 +40,17 @@ class Digests(NamedTuple):
 
 RECORDED: dict[str, Digests] = {
     "c-app": Digests(source="sha256:4009a398cd71b003a5ca592476c3662daf184cda761cc8914fa6fcc6fad2d821",
-                     config="sha256:51b606a5aa8219c94f8e294aed1793b5a67d31311c7637cb184d8f2a5f5d59bd",
-                     layer="sha256:f2aa40622650623f16d6252e125d09c82f4b08f43b869b559fee33aea100a5f0"),
+                     config="sha256:3e41547f358085c11fee06fcbb915508262b0f82f3c61b50eef379d64224225f",
+                     layer="sha256:a7206fe550f64d86cedeba9753d8928a4d7bc0ef2eeddb1be377faef36910807"),
     "sh-app": Digests(source="sha256:8dd923e47db0b225270a2b0285e9800aeda1857173da601ba7764055e03d2391",
-                      config="sha256:4fba06108caa9a16dadc58be25fc376f3a39512b38f5a3e8705fedf118cb5914",
-                      layer="sha256:8c1ce06c6c0e1f997a22a6936a47b2c0f701ce58b74024eee12ecb5d1236c5a1"),
+                      config="sha256:20dcc548b19dd415122509d7d84a7307ef5e2f535f59e32fbc6b2983b90b6b69",
+                      layer="sha256:d7362b27c872e46757b51f4455a2971345f36d14ab71ba8807c1bf43618136da"),
     "py-app": Digests(source="sha256:2089e6c6a9c46fd3f02bf05ea9d245c933e857dae7a0fea3423381efbffab290",
-                      config="sha256:8a131df64b1e4a0c47912493bd8f2656bdd87e419fe141a7dc855e0bd98fee11",
-                      layer="sha256:e1a5a666ada3ba8b0b6e8a19bcfc004e3f414ed5cfc7117b7b0ad264f2e13c1f"),
+                      config="sha256:949a96670e7319f836b17da49fa5f7645868519f29470677526f01170650dceb",
+                      layer="sha256:d7ea9e62b9d03e1b18245b217b94bbebf64c8b58a713e541e0a96655b9478b86"),
     "waste": Digests(source="sha256:8a6cb8f3d5d24143471ac54b9fff4b335fb4b8b4d93494b9ea396f5ec8898923",
-                     config="sha256:2e2fa44d9c0b69c143057fad5e50bb1dad48355b637868e44f6f7e95858d9390",
-                     layer="sha256:e7a127b5a06fb755dc884dae72293cf9eac9ecef32734a4e400992b77cc60174"),
+                     config="sha256:04044362ba0e7967cc30591df4182e8f4c74735bed55b63cb64853b62dff371e",
+                     layer="sha256:3953cee0838783103fc71c72e6f6a67c6cc8987f2d287525920f5bc8e8be5e0c"),
 }
 
 SAMPLES = ["c-app", "sh-app", "py-app", "waste"]

@@ -8,6 +8,7 @@ are each run in the fat image, and every file `%INC` lists must be kept by the t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -196,7 +197,7 @@ def test_implicit_loads_match_inc_of_the_real_perl(sample_image, perl_fs, module
 @pytest.fixture(scope="module")
 def slimmed_report(sample_image, docker_client, tmp_path_factory):
     report = tmp_path_factory.mktemp("perl") / "report.json"
-    tag = "slimmer-probe/perl-app:slim"
+    tag = f"slimmer-probe/perl-app:slim-{os.getpid()}"  # runs in other checkouts share the daemon
     result = slim(sample_image(SAMPLE), SlimOptions(tag=tag, verify=True, report=report))
     yield result, json.loads(report.read_text())
     docker_client.images.remove(tag, force=True)

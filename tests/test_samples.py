@@ -10,6 +10,13 @@ import build_samples
 import strace_truth
 
 EXPECTED_OUTPUT = {
+    "curl-app": [
+        "libcurl 7.88.1, ssl yes, libz yes, idn yes",
+        "host: xn--bcher-kva.example",
+        "escaped: a%20b%26c%3Dd%2F%C3%A9",
+        "file: No error, 45 bytes, 90c1bf7e",
+        "https: Couldn't connect to server",
+    ],
     "c-app": [
         "c-app: hello, world",
         "zlib: 59 -> 39 bytes, round trip ok, crc32=cdd5f528",
@@ -48,6 +55,43 @@ EXPECTED_OUTPUT = {
         "accept: application/json",
         'json: {"items": [1, 2, 3], "ok": true}',
         "ca bundle: /usr/local/lib/python3.11/dist-packages/certifi/cacert.pem",
+    ],
+    "py-numpy": [
+        "python 3.11",
+        "numpy 2.2.6 (module 2.2.6)",
+        "column sums: [12.0, 15.0, 18.0, 21.0]",
+        "determinant: 904.000",
+        "eigenvalues: [1.0, 2.771, 326.229]",
+        "ssl: OpenSSL, system CA bundle loaded: True",
+        "noon UTC in Paris: 2024-07-01T14:00:00+02:00 (CEST)",
+        "sqlite 3.40.1: 46 items",
+    ],
+    "py-venv-server": [
+        "GET / -> 200",
+        "<h1>hello-service 1.4.0</h1>",
+        "<ul><li>bolt: 12</li><li>nut: 30</li></ul>",
+        "GET /api/items -> 200",
+        '{"items":[{"name":"bolt","qty":12},{"name":"nut","qty":30}],"total":42}',
+        "GET /missing -> 404",
+        "",
+        "gunicorn stopped: exit 0",
+    ],
+    "py-cli": [
+        "usage: toolbox [-h] {render,config,when,check} ...",
+        "",
+        "toolbox SUBCOMMAND: render, config, when, check. Each imports what it needs",
+        "when it runs.",
+        "",
+        "positional arguments:",
+        "  {render,config,when,check}",
+        "    render              render the report template (jinja2)",
+        "    config              show the packaged configuration (PyYAML)",
+        "    when                a moment in other time zones (dateutil's zone",
+        "                        database)",
+        "    check               validate documents against a JSON schema (jsonschema)",
+        "",
+        "options:",
+        "  -h, --help            show this help message and exit",
     ],
     "perl-app": [
         "NAME                       QTY     PRICE",
@@ -116,6 +160,19 @@ EXPECTED_OUTPUT = {
         "sort: found",
         "date: found",
         "shout: DONE",
+    ],
+    "iconv-pairs": [
+        "UTF-16LE -> UTF-16BE: 60 bytes, aaddc50b",
+        "UTF-16LE -> UTF16BE: 60 bytes, aaddc50b",
+        "UTF16LE -> UTF-16BE: 60 bytes, aaddc50b",
+        "UTF16LE -> UTF16BE: 60 bytes, aaddc50b",
+        "4 conversions, 0 failures",
+    ],
+    "tz-zones": [
+        "1970-01-01 05:30:00 IST +0530",
+        "1969-12-31 19:00:00 EST -0500",
+        "1970-01-01 09:30:00 ACST +0930",
+        "1970-01-01 01:00:00 CET +0100",
     ],
     "waste": ["greeting v2: hello from the waste sample"],
 }

@@ -28,7 +28,7 @@ from slimmer.service.verify import verify_service
 import build_samples
 
 pytestmark = pytest.mark.slow
-BROKEN_NGINX = "slimmer-servers/nginx-without-items:test"
+BROKEN_NGINX = f"slimmer-servers/nginx-without-items:test-{os.getpid()}"  # runs in other checkouts share the daemon
 
 
 def spec_of(name: str) -> VerifySpec:

@@ -38,6 +38,7 @@ class Need:
     role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
     args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
     data: bool = False  # only read, not run or loaded: kept (symlinks too), seen only by tracers that read data
+    rule: str | None = None  # the rule that asks for it ("zoneinfo", "compiled-in"); else the tracer's name
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ class KeepSet:
 
     reasons: dict[str, Reason] = field(default_factory=dict)
     warnings: list[Warning] = field(default_factory=list)
-    rules: dict[str, str] = field(default_factory=dict)  # path -> what kept it: "root", "symlink", a tracer's name
+    # path -> what kept it: "root", a tracer's name or the rule a Need names; a symlink's target
+    # and the symlinks on the way share the rule of what asked for them
+    rules: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, path: str) -> bool:
         return path in self.reasons
@@ -158,6 +161,7 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
     work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
         need, via, rule = work.popleft()
+        rule = need.rule or rule
         for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
             is_file = entry.type is EntryType.FILE
@@ -185,7 +189,7 @@ def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> Ke
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
                 work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True, data=need.data),
-                             entry.path, "symlink"))
+                             entry.path, keep.rules[entry.path]))
             if is_file:
                 work.extend(_traced([t for t in tracers if not (first_run and t in data_readers)], entry, ctx))
     for path, note in ctx.notes.items():

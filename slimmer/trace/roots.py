@@ -2,9 +2,10 @@
 
 Each root is a Need with its reason: the program of ENTRYPOINT + CMD and what its arguments
 name (as the command resolver reads any command line), HEALTHCHECK commands, the user's
-passwd/group entries and home, the working directory, /tmp, the time zone and locale the
-environment selects, and what `--include*` asks for. The files the container reads rather
-than runs (the user database, the time zone, the locale, ...) are needed as data.
+passwd/group entries and home, the working directory, /tmp, and what `--include*` asks for.
+(The time zone, locale and terminal the Env names are data chosen by name:
+slimmer/trace/named/ keeps them for the programs that load them.) The files the container
+reads rather than runs (the user database, the home directory, ...) are needed as data.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ from slimmer.errors import SlimError, UsageError
 from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import Need
 from slimmer.trace.commands import DOCKER_DEFAULT_PATH, CommandResolver
-
-TRIVIAL_LOCALES = {"", "C", "POSIX"}
-LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_COLLATE", "LC_NUMERIC", "LC_TIME", "LC_MONETARY", "LANG")
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,7 @@ class RootOptions:
 
     include_exe: tuple[str, ...] = ()
     include: tuple[str, ...] = ()  # paths or globs, kept with everything under them
+    python_strict: bool = False  # Python: only traced modules (no package data, no whole packages)
     extra: tuple[Need, ...] = ()  # roots found outside the image's config (what a probe run touched)
 
 
@@ -98,8 +97,6 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
               Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True, data=True),
               Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True,
                    data=True)]
-    found += _timezone_needs(spec.env)
-    found += _locale_needs(spec.env)
     return found
 
 
@@ -133,38 +130,3 @@ def _home_of(fs: RootFS, user: str) -> str | None:
         if len(fields) >= 7 and user in (fields[0], fields[2]):
             return fields[5] or None
     return None
-
-
-def _timezone_needs(env: dict[str, str]) -> list[Need]:
-    tz = env.get("TZ", "").lstrip(":")
-    if not tz:
-        return []
-    if tz.startswith("/"):
-        return [Need(tz, f"time zone file named by TZ={env['TZ']}", data=True)]
-    zonedir = env.get("TZDIR", "/usr/share/zoneinfo")
-    # A POSIX rule such as "EST5EDT,M3.2.0,M11.1.0" needs no file; a zone name does.
-    return [Need(posixpath.join(zonedir, tz), f"time zone named by TZ={env['TZ']}",
-                 optional=not tz[0].isalpha() or "," in tz, data=True)]
-
-
-def _locale_needs(env: dict[str, str]) -> list[Need]:
-    found: list[Need] = []
-    for variable in LOCALE_VARIABLES:
-        name = env.get(variable, "")
-        if name in TRIVIAL_LOCALES:
-            continue
-        reason = f"locale named by {variable}={name}"
-        found += [Need("/usr/lib/locale/locale-archive", reason, optional=True, data=True),
-                  Need(posixpath.join("/usr/lib/locale", _normalised_locale(name)), reason, recursive=True,
-                       optional=True, data=True),
-                  Need(posixpath.join("/usr/lib/locale", name), reason, recursive=True, optional=True, data=True)]
-    return found
-
-
-def _normalised_locale(name: str) -> str:
-    """glibc looks for "en_US.utf8" when asked for "en_US.UTF-8" (lowercase codeset without dashes)."""
-    language, dot, rest = name.partition(".")
-    if not dot:
-        return name
-    codeset, at, modifier = rest.partition("@")
-    return f"{language}.{codeset.lower().replace('-', '')}{at}{modifier}"

@@ -10,22 +10,27 @@
     search        the part of a name's search both loaders share (open_verify)
     search_glibc  ld.so's order: RPATH chain, LD_LIBRARY_PATH, RUNPATH, cache, system dirs
     search_musl   musl's order: LD_LIBRARY_PATH, rpath chain, path file
-    process       one simulated program start (`Process`)
-    extras        data tables: NSS, iconv/gconv, libgcc_s, dlopen names, plugin directories
+    process       one simulated program start (`Process`), its extras given by the caller
+    extras        data tables: NSS, libgcc_s, dlopen names, static binaries
     nss           NSS files and modules libc reads and dlopens for the functions imported
-    gconv         gconv configuration and the modules iconv_open may load
-    dlopens       libgcc_s, dlopen names held as strings, plugin directories
+    dlopens       libgcc_s, dlopen names held as strings
+    behind        the extras every start runs (what loads behind the program's back)
+    rodata        literals of an object: C strings, Go string data, compiled-in paths
     tracer        the `ElfTracer` plug-in for the closure
+
+Data libc and libraries pick by name (gconv modules, time zones, locales, plugins) is in
+slimmer/trace/named/; compiled-in paths in slimmer/trace/paths/.
 """
 
 from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ElfError, ElfInfo, parse_elf
 from slimmer.trace.elf.tracer import ElfTracer
-from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadTree, TreeItem
+from slimmer.trace.elf.tree import LOADER_CATEGORIES, Category, LoadTree, TreeItem
 
 __all__ = [
            "LOADER_CATEGORIES",
+           "Category",
            "ElfError",
            "ElfInfo",
            "ElfTracer",

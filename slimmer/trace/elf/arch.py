@@ -4,8 +4,16 @@ ld.so.cache flags, $PLATFORM values, hwcaps subdirectories) and the `Rules` of o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfInfo
+
+
+class Libc(str, Enum):
+    """The C library a loader belongs to: it fixes the search order and what libc loads itself."""
+
+    GLIBC = "glibc"
+    MUSL = "musl"
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ def arch_for(info: ElfInfo) -> Arch:
 class Rules:
     """How one loader of the image searches: fixed by libc, architecture and interpreter."""
 
-    libc: str  # "glibc" or "musl"
+    libc: Libc
     arch: Arch
     elf_class: int
     byteorder: str

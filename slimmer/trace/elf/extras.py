@@ -9,7 +9,6 @@ dlopen `libnss_systemd.so.2`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # -- NSS -----------------------------------------------------------------------------------
 
@@ -93,70 +92,6 @@ def parse_nsswitch(text: str) -> dict[str, tuple[str, ...]]:
     return result
 
 
-# -- iconv ---------------------------------------------------------------------------------
-
-ICONV_FUNCTIONS = frozenset({"iconv_open"})
-GCONV_CONFIGS = ("gconv-modules", "gconv-modules.cache")
-GCONV_CONF_DIR = "gconv-modules.d"
-# where glibc looks for gconv modules when GCONV_PATH does not say (GCONV_DIR, "$libdir/gconv")
-GCONV_DIR_CANDIDATES = ("{libc_dir}/gconv", "/usr/lib/{triplet}/gconv", "/usr/lib64/gconv", "/usr/lib/gconv")
-
-
-def parse_gconv_modules(text: str) -> list[str]:
-    """Module file names (relative as written, ".so" appended) of a gconv-modules file."""
-    return [m.file for m in parse_gconv_config(text).modules]
-
-
-@dataclass(frozen=True)
-class GconvModule:
-    source: str  # charset converted from ("EUC-JP", "INTERNAL"), without "//"
-    target: str
-    file: str  # as written, ".so" appended
-
-
-@dataclass
-class GconvConfig:
-    modules: list[GconvModule]
-    aliases: dict[str, str]  # ALIAS -> canonical name, upper case, without "//"
-
-
-def parse_gconv_config(text: str) -> GconvConfig:
-    """`alias FROM TO` and `module FROM TO FILE [COST]` lines of a gconv-modules file."""
-    modules: list[GconvModule] = []
-    aliases: dict[str, str] = {}
-    for raw in text.splitlines():
-        fields = raw.split("#", 1)[0].split()
-        if len(fields) >= 4 and fields[0] == "module":
-            name = fields[3] if fields[3].endswith(".so") else fields[3] + ".so"
-            modules.append(GconvModule(charset_key(fields[1]), charset_key(fields[2]), name))
-        elif len(fields) >= 3 and fields[0] == "alias":
-            aliases.setdefault(charset_key(fields[1]), charset_key(fields[2]))
-    return GconvConfig(modules, aliases)
-
-
-def charset_key(name: str) -> str:
-    """A charset name as iconv_open compares it: upper case, "//" suffixes dropped."""
-    return name.upper().split("//", 1)[0].strip("/")
-
-
-def locale_charsets(env: dict[str, str]) -> list[tuple[str, str]]:
-    """(charset, variable) of the locale the environment selects: LC_ALL, else LC_CTYPE, else
-    LANG; "de_DE.ISO-8859-1@euro" -> ISO-8859-1. glibc converts to it for wide/multibyte text."""
-    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = env.get(var)
-        if value:
-            if "." in value:
-                return [(value.split(".", 1)[1].split("@", 1)[0], var)]
-            return []
-    return []
-
-
-# importers whose charsets come from their input (documents, command line, mail headers):
-# with them every module of the configuration is kept (soname or file name patterns)
-GCONV_ANY_CHARSET = ("iconv", "libxml2.so.*", "libglib-2.0.so.*", "libxslt.so.*", "libphp*.so", "php*",
-                     "libarchive.so.*", "libmagic.so.*", "libgmime-*.so.*", "libenca.so.*")
-
-
 # -- libgcc_s ------------------------------------------------------------------------------
 
 # glibc dlopens libgcc_s.so.1 for unwinding: thread cancellation and exit, backtrace()
@@ -180,32 +115,6 @@ DLOPEN_IGNORE: dict[tuple[str, str], str] = {
     ("libtinfo.so.*", "libgpm.so.*"): "ncurses loads it only for mouse events on a Linux console (TERM=linux)",
 }
 
-
-@dataclass(frozen=True)
-class KnownDlopen:
-    """A library that loads plugins from a directory of its own: `pattern` is a glob relative
-    to the directory the library lives in (or absolute)."""
-
-    soname: str  # fnmatch pattern on the library's soname (or file name)
-    pattern: str
-    why: str
-
-
-KNOWN_DLOPEN: tuple[KnownDlopen, ...] = (
-    KnownDlopen("libcrypto.so.3", "ossl-modules/*.so", "OpenSSL 3 provider modules (loaded per openssl.cnf)"),
-    KnownDlopen("libcrypto.so.3", "engines-3/*.so", "OpenSSL 3 engines (loaded per openssl.cnf)"),
-    KnownDlopen("libcrypto.so.1.1", "engines-1.1/*.so", "OpenSSL 1.1 engines (loaded per openssl.cnf)"),
-    KnownDlopen("libsasl2.so.2", "sasl2/*.so*", "Cyrus SASL mechanism plugins"),
-    KnownDlopen("libp11-kit.so.0", "pkcs11/*.so", "PKCS#11 modules registered with p11-kit"),
-    KnownDlopen("libgio-2.0.so.0", "gio/modules/*.so", "GIO extension modules"),
-    KnownDlopen("libpam.so.0", "security/pam_*.so", "PAM modules named by /etc/pam.d"),
-    KnownDlopen("libkrb5.so.3", "krb5/plugins/*/*.so", "Kerberos plugins"),
-    KnownDlopen("libgdk_pixbuf-2.0.so.0", "gdk-pixbuf-2.0/*/loaders/*.so", "gdk-pixbuf image loaders"),
-    KnownDlopen("libMagickCore-*.so.*", "ImageMagick-*/modules-*/*/*.so", "ImageMagick coder and filter modules"),
-    KnownDlopen("libGLX_mesa.so.0", "dri/*_dri.so", "Mesa DRI drivers"),
-    KnownDlopen("libEGL_mesa.so.0", "dri/*_dri.so", "Mesa DRI drivers"),
-    KnownDlopen("libgbm.so.1", "gbm/*.so", "Mesa GBM backends"),
-)
 
 # -- static binaries -----------------------------------------------------------------------
 

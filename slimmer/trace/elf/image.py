@@ -1,6 +1,6 @@
 """Loader state shared by every program of one image (`ImageLoader`): parsed ELF facts by
 content, the loader rules of each interpreter, /etc/ld.so.cache, ld.so.conf, nsswitch.conf,
-hwcaps subdirectory probes, the gconv files and dlopen names, each read once."""
+hwcaps subdirectory probes, dlopen names and the literals of objects, each read once."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.elf import extras
-from slimmer.trace.elf.arch import Arch, Rules, arch_for
-from slimmer.trace.elf.gconv import GconvFiles
+from slimmer.trace.elf.arch import Arch, Libc, Rules, arch_for
 from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache, parse_ldcache
 from slimmer.trace.elf.ldconf import read_ldconf
 from slimmer.trace.elf.reader import ElfError, ElfInfo, library_names, parse_elf, read_strings
+from slimmer.trace.elf.rodata import Literals, read_literals
 
 
 class ImageLoader:
@@ -23,15 +23,12 @@ class ImageLoader:
 
     def __init__(self, fs: RootFS, env: Mapping[str, str] | None = None,
                  warn: Callable[[str | None, str], None] | None = None, cwd: str = "/",
-                 gconv: str = "auto", dlopen_names: bool = True,
-                 known_dlopen: tuple[extras.KnownDlopen, ...] = extras.KNOWN_DLOPEN) -> None:
+                 dlopen_names: bool = True) -> None:
         self.fs = fs
         self.env = dict(env or {})
         self._warn = warn or (lambda path, msg: None)
         self.cwd = cwd
-        self.gconv = GconvFiles(self, gconv)
         self.dlopen_names = dlopen_names
-        self.known_dlopen = known_dlopen
         self._infos: dict[tuple[int, int], ElfInfo | ElfError] = {}
         self._resolved: dict[str, tuple[str, Entry | None]] = {}
         self._rules: dict[tuple, Rules] = {}
@@ -41,6 +38,7 @@ class ImageLoader:
         self._ldconf: list[str] | None = None
         self._nsswitch: dict[str, tuple[str, ...]] | None = None
         self._dlopen_strings: dict[tuple[int, int], list[str]] = {}
+        self._literals: dict[tuple[int, int], Literals] = {}
         self._warned: set[tuple[str | None, str]] = set()
 
     # -- small shared helpers --
@@ -91,16 +89,16 @@ class ImageLoader:
     def rules_for(self, info: ElfInfo, interp: str | None) -> Rules:
         """Loader rules for a program whose interpreter is `interp` (None: a library root)."""
         arch = arch_for(info)
-        libc = "glibc"
+        libc = Libc.GLIBC
         if interp is None:
             interp, libc = self._default_interp(info, arch)
         elif posixpath.basename(interp).startswith("ld-musl-"):
-            libc = "musl"
+            libc = Libc.MUSL
         key = (libc, info.machine, info.elf_class, info.byteorder, interp)
         rules = self._rules.get(key)
         if rules is None:
             dirs: tuple[str, ...]
-            if libc == "musl":
+            if libc is Libc.MUSL:
                 dirs, source = (), "musl"
             else:
                 dirs, source = self._glibc_system_dirs(interp, arch, info)
@@ -109,17 +107,17 @@ class ImageLoader:
                                              dirs, source, dst_lib)
         return rules
 
-    def _default_interp(self, info: ElfInfo, arch: Arch) -> tuple[str | None, str]:
+    def _default_interp(self, info: ElfInfo, arch: Arch) -> tuple[str | None, Libc]:
         """The loader a library root would run under: told by its libc dependency, else by what
         the image has."""
         musl = arch.musl_interp
         if any(n.startswith("libc.musl-") or n == "libc.so" for n in info.needed):
-            return musl, "musl"
+            return musl, Libc.MUSL
         if "libc.so.6" in info.needed or self.resolve(arch.glibc_interp)[1] is not None:
-            return arch.glibc_interp or None, "glibc"
+            return arch.glibc_interp or None, Libc.GLIBC
         if self.resolve(musl)[1] is not None:
-            return musl, "musl"
-        return arch.glibc_interp or None, "glibc"
+            return musl, Libc.MUSL
+        return arch.glibc_interp or None, Libc.GLIBC
 
     def _glibc_system_dirs(self, interp: str | None, arch: Arch, info: ElfInfo) -> tuple[tuple[str, ...], str]:
         """ld.so's compiled-in search directories, read from the image's own ld.so when possible."""
@@ -214,6 +212,15 @@ class ImageLoader:
         if hit is None:
             raw = library_names(lambda off, size: self.fs.read(entry, size, off), info, extras.DLOPEN_NAME)
             hit = self._dlopen_strings[key] = list(dict.fromkeys(b.decode("utf-8", "surrogateescape") for b in raw))
+        return hit
+
+
+    def literals(self, entry: Entry, info: ElfInfo) -> Literals:
+        """The object's C strings (and Go string data), once per content."""
+        key = entry.content_key
+        hit = self._literals.get(key)
+        if hit is None:
+            hit = self._literals[key] = read_literals(lambda off, size: self.fs.read(entry, size, off), info)
         return hit
 
 

@@ -20,16 +20,6 @@ EXTENSION_MAGIC = 0xEAA42174
 EXTENSION_TAG_GLIBC_HWCAPS = 1
 HWCAP_EXTENSION = 1 << 62
 
-# flags: low byte the ELF kind, second byte the ABI (FLAG_REQUIRED_MASK)
-FLAG_ELF = 0x0001
-FLAG_ELF_LIBC6 = 0x0003
-FLAG_NAMES = {
-    0x0000: "", 0x0100: "sparc64", 0x0200: "ia64", 0x0300: "x86-64", 0x0400: "s390x", 0x0500: "ppc64",
-    0x0600: "mips64n32", 0x0700: "mips64", 0x0800: "x32", 0x0900: "hard-float", 0x0A00: "AArch64",
-    0x0B00: "soft-float", 0x0C00: "nan2008", 0x0D00: "mips64n32 nan2008", 0x0E00: "mips64 nan2008",
-    0x0F00: "soft-float", 0x1000: "double-float", 0x1100: "soft-float", 0x1200: "double-float",
-}
-
 
 @dataclass(frozen=True)
 class CacheEntry:
@@ -43,11 +33,6 @@ class CacheEntry:
     def is_baseline(self) -> bool:
         """Chosen on any CPU (no hwcap condition)."""
         return self.hwcap == 0
-
-    def describe_flags(self) -> str:
-        abi = FLAG_NAMES.get(self.flags & 0xFF00, f"{self.flags & 0xFF00:#x}")
-        kind = {FLAG_ELF_LIBC6: "libc6", FLAG_ELF: "ELF", 0x0002: "libc5", 0x0000: "libc4"}.get(self.flags & 0xFF, "?")
-        return f"{kind},{abi}" if abi else kind
 
 
 @dataclass

@@ -4,18 +4,17 @@ libc.so.6; musl's fixed files; the NSS code static binaries embed (tables in ext
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slimmer.trace.elf import extras
-from slimmer.trace.elf.tree import LoadedObject
+from slimmer.trace.elf.arch import Libc
+from slimmer.trace.elf.process import Process
+from slimmer.trace.elf.tree import Category
 
-if TYPE_CHECKING:
-    from slimmer.trace.elf.process import Process
 
-
-def add_nss(proc: Process, libc: LoadedObject | None, caller: LoadedObject) -> None:
-    """Files and modules for the NSS databases the objects of `proc` consult; `caller` dlopens
-    the modules (libc.so.6 when loaded)."""
+def add_nss(proc: Process) -> None:
+    """Files and modules for the NSS databases the objects of `proc` consult; libc.so.6 (else
+    the program) dlopens the modules."""
+    libc = proc.libc()
+    caller = libc or proc.main
     users = proc.importers(extras.NSS_FUNCTIONS)
     if not users:
         return
@@ -29,14 +28,14 @@ def add_nss(proc: Process, libc: LoadedObject | None, caller: LoadedObject) -> N
     requester = proc.main.real
     for fn in sorted(functions):
         for path in extras.FUNCTION_FILES.get(fn, ()):
-            proc.emit(path, f"read by {fn}", "data", requester, optional=True)
-    if proc.rules.libc != "glibc":
+            proc.emit(path, f"read by {fn}", Category.DATA, requester, optional=True)
+    if proc.rules.libc is not Libc.GLIBC:
         for db, why in databases.items():
             for path in extras.MUSL_DATABASE_FILES.get(db, ()):
-                proc.emit(path, f"{db} database read by musl ({why})", "data", requester, optional=True)
+                proc.emit(path, f"{db} database read by musl ({why})", Category.DATA, requester, optional=True)
         return
     conf = proc.ld.nsswitch()
-    proc.emit(extras.NSSWITCH_CONF, f"NSS configuration ({next(iter(databases.values()))})", "nss-data",
+    proc.emit(extras.NSSWITCH_CONF, f"NSS configuration ({next(iter(databases.values()))})", Category.NSS_DATA,
               requester, optional=True)
     version = libc.info.glibc_version if libc is not None else None
     for db, why in databases.items():
@@ -47,18 +46,18 @@ def add_nss(proc: Process, libc: LoadedObject | None, caller: LoadedObject) -> N
             services = extras.NSS_DEFAULTS.get(db, extras.NSS_DEFAULT)
         for service in services:
             if service in ("files", "compat") and db in extras.NSS_FILES:
-                proc.emit(extras.NSS_FILES[db], f"{db} database, service {service} ({why})", "nss-data",
+                proc.emit(extras.NSS_FILES[db], f"{db} database, service {service} ({why})", Category.NSS_DATA,
                           requester, optional=True)
             for (d, s), paths in extras.NSS_SERVICE_FILES.items():
                 if d == db and s in ("*", service):
                     for path in paths:
-                        proc.emit(path, f"{db} database, service {service} ({why})", "nss-data", requester,
+                        proc.emit(path, f"{db} database, service {service} ({why})", Category.NSS_DATA, requester,
                                   optional=True)
             since = extras.NSS_BUILTIN_SINCE.get(service)
             if since is not None and version is not None and version >= since:
                 continue  # built into libc.so.6
             module = extras.NSS_MODULE.format(service=service)
-            proc.dlopen(module, caller, "nss",
+            proc.dlopen(module, caller, Category.NSS,
                         f"NSS module for '{db}: {' '.join(services)}' in /etc/nsswitch.conf ({why}), "
                         f"dlopened by libc", optional=True)
 
@@ -76,9 +75,9 @@ def add_static_nss(proc: Process) -> None:
     root = proc.root
     for db in ("passwd", "group", "hosts", "services"):
         proc.emit(extras.NSS_FILES[db], f"static binary {root} embeds NSS code reading /etc/nsswitch.conf",
-                  "nss-data", root, optional=True)
-    proc.emit(extras.NSSWITCH_CONF, f"static binary {root} reads it", "nss-data", root, optional=True)
-    proc.emit("/etc/resolv.conf", f"static binary {root} resolves host names", "nss-data", root, optional=True)
+                  Category.NSS_DATA, root, optional=True)
+    proc.emit(extras.NSSWITCH_CONF, f"static binary {root} reads it", Category.NSS_DATA, root, optional=True)
+    proc.emit("/etc/resolv.conf", f"static binary {root} resolves host names", Category.NSS_DATA, root, optional=True)
     if extras.STATIC_GLIBC_NSS_MARKER in data:
         proc.tree.notes.append("static glibc binary: NSS modules other than files/dns are dlopened at run "
                                "time and need the shared libc of the same glibc version")

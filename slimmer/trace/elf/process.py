@@ -1,34 +1,45 @@
 """One simulated program start (`Process`): the interpreter, preloads, the breadth-first
 DT_NEEDED walk with RPATH inheritance along the chain of loaders, each name found by the
-loader's own search order (search_glibc, search_musl), then the libraries libc and well-known
-code dlopen behind the program's back."""
+loader's own search order (search_glibc, search_musl), then the extras: what libc and
+well-known code load behind the program's back (given by the caller, see behind.py)."""
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
+from dataclasses import dataclass
 
 from slimmer.rootfs.entry import Entry
-from slimmer.trace.elf import extras
-from slimmer.trace.elf.dlopens import add_libgcc_s, add_literal_names, add_plugin_dirs
+from slimmer.trace.elf.arch import Libc
 from slimmer.trace.elf.image import ImageLoader
-from slimmer.trace.elf.nss import add_nss, add_static_nss
 from slimmer.trace.elf.reader import ElfError, ElfInfo
 from slimmer.trace.elf.search_glibc import GlibcSearch
 from slimmer.trace.elf.search_musl import MuslSearch, is_musl_libc_name
-from slimmer.trace.elf.tree import LOADER_CATEGORIES, LoadedObject, LoadTree, TreeItem
+from slimmer.trace.elf.tree import LOADER_CATEGORIES, Category, LoadedObject, LoadTree, ObjectKind, TreeItem
 
 LD_SO_PRELOAD = "/etc/ld.so.preload"
+
+Extra = Callable[["Process"], None]  # adds what one behind-the-back mechanism loads
+
+
+@dataclass(frozen=True)
+class Extras:
+    """The mechanisms run after the loader's own work, for dynamic and for static programs."""
+
+    dynamic: tuple[Extra, ...] = ()
+    static: tuple[Extra, ...] = ()
 
 
 class Process:
     """Simulates the loader starting `root`, then the libraries loaded behind its back."""
 
-    def __init__(self, loader: ImageLoader, root: str, entry: Entry, info: ElfInfo) -> None:
+    def __init__(self, loader: ImageLoader, root: str, entry: Entry, info: ElfInfo,
+                 extras: Extras = Extras()) -> None:
         self.ld = loader
         self.root = root
         self.info = info
+        self.extras = extras
         self.rules = loader.rules_for(info, info.interp)
         self.tree = LoadTree(root, info.describe(), self.rules.libc)
         self.by_name: dict[str, LoadedObject] = {}
@@ -36,13 +47,13 @@ class Process:
         self.rtld: LoadedObject | None = None
         # the executable's $ORIGIN: the kernel starts it at its real path (/proc/self/exe)
         real, _e = loader.resolve(root)
-        self.main = self._add(root, real, entry, info, None, "main", posixpath.dirname(real))
-        searches = MuslSearch if self.rules.libc == "musl" else GlibcSearch
+        self.main = self._add(root, real, entry, info, None, ObjectKind.MAIN, posixpath.dirname(real))
+        searches = MuslSearch if self.rules.libc is Libc.MUSL else GlibcSearch
         self.search = searches(loader, self.rules, self.main, self.tree)
 
     # -- bookkeeping --
 
-    def _add(self, path: str, real: str, entry: Entry, info: ElfInfo, loader: LoadedObject | None, kind: str,
+    def _add(self, path: str, real: str, entry: Entry, info: ElfInfo, loader: LoadedObject | None, kind: ObjectKind,
              origin: str | None = None, name: str | None = None) -> LoadedObject:
         """Map an object: it answers to its path, the name it was asked by and its soname."""
         obj = LoadedObject(path, real, entry, info, loader,
@@ -63,7 +74,7 @@ class Process:
         """The objects loaded so far, in load order."""
         return self.tree.objects
 
-    def emit(self, path: str, reason: str, category: str, requester: str | None, optional: bool = False) -> None:
+    def emit(self, path: str, reason: str, category: Category, requester: str | None, optional: bool = False) -> None:
         """Add a path the start needs to the tree."""
         self.tree.items.append(TreeItem(path, reason, category, requester, optional))
 
@@ -74,7 +85,8 @@ class Process:
         info = self.info
         if info.is_static or info.is_static_pie:
             self.tree.notes.append(info.describe())
-            add_static_nss(self)
+            for extra in self.extras.static:
+                extra(self)
             return self.tree
         if info.interp:
             self._load_interp(info.interp, f"program interpreter (PT_INTERP) of {self.root}")
@@ -83,15 +95,16 @@ class Process:
             self._load_interp(self.rules.interp, f"dynamic loader the shared object {self.root} runs under "
                                                  f"({self.rules.libc})", optional=True)
         queue = [self.main]
-        if self.rules.libc == "glibc":
+        if self.rules.libc is Libc.GLIBC:
             queue += self._preloads()
-        self._load_needed(queue, "needed")
-        self._extras()
+        self._load_needed(queue, Category.NEEDED)
+        for extra in self.extras.dynamic:
+            extra(self)
         return self.tree
 
     def _load_interp(self, interp: str, reason: str, optional: bool = False) -> None:
         """The loader itself, mapped first (musl's is also its libc)."""
-        self.emit(interp, reason, "interp", self.root, optional)
+        self.emit(interp, reason, Category.INTERP, self.root, optional)
         real, entry = self.ld.resolve(interp)
         if entry is None or not entry.is_file:
             return  # the closure warns about a missing (non-optional) interpreter
@@ -100,8 +113,8 @@ class Process:
         except ElfError as e:
             self.ld.warn(self.root, f"interpreter {interp} is not a usable ELF file: {e}")
             return
-        self.rtld = self._add(interp, real, entry, info, None, "interp")
-        if self.rules.libc == "musl":
+        self.rtld = self._add(interp, real, entry, info, None, ObjectKind.INTERP)
+        if self.rules.libc is Libc.MUSL:
             self.rtld.names.add("libc.so")
             self.tree.rtld_referenced = True  # musl's --list always shows itself
 
@@ -112,15 +125,15 @@ class Process:
         names = [(n, "LD_PRELOAD in the image environment") for n in re.split(r"[ :]", env_preload) if n]
         text = self.ld.read_text(LD_SO_PRELOAD)
         if text is not None:
-            self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", "data", self.root)
+            self.emit(LD_SO_PRELOAD, "read by ld.so at every program start", Category.DATA, self.root)
             names += [(n, LD_SO_PRELOAD) for n in re.split(r"[ \t\n:]", text.split("#", 1)[0]) if n]
         for name, source in names:
-            obj = self.load(name, self.main, "preload", f"preloaded {name} ({source})")
+            obj = self.load(name, self.main, Category.PRELOAD, f"preloaded {name} ({source})")
             if obj is not None:
                 loaded.append(obj)
         return loaded
 
-    def _load_needed(self, queue: list[LoadedObject], category: str, optional: bool = False) -> None:
+    def _load_needed(self, queue: list[LoadedObject], category: Category, optional: bool = False) -> None:
         """Breadth-first, as ld.so does: the DT_NEEDED of each object of `queue`, then of the
         objects that brings in."""
         i = 0
@@ -134,7 +147,7 @@ class Process:
 
     # -- loading one name --
 
-    def load(self, name: str, requester: LoadedObject, category: str, reason: str,
+    def load(self, name: str, requester: LoadedObject, category: Category, reason: str,
              optional: bool = False, quiet_missing: bool = False) -> LoadedObject | None:
         """Load `name` for `requester` (DT_NEEDED, preload or dlopen); emit what the lookup
         touches; return the object when it is new in the process."""
@@ -165,7 +178,8 @@ class Process:
             same.names.add(name)
             self.by_name.setdefault(name, same)
             return None
-        kind = "dlopen" if category not in ("needed", "preload") else category
+        kind = {Category.NEEDED: ObjectKind.NEEDED, Category.PRELOAD: ObjectKind.PRELOAD}.get(category,
+                                                                                       ObjectKind.DLOPEN)
         return self._add(found.path, real, found.entry, found.info, requester, kind, None, name)
 
     def _already_loaded(self, name: str) -> LoadedObject | None:
@@ -173,7 +187,7 @@ class Process:
         obj = self.by_name.get(name)
         if obj is not None:
             return obj
-        if self.rules.libc == "musl" and self.rtld is not None and is_musl_libc_name(name):
+        if self.rules.libc is Libc.MUSL and self.rtld is not None and is_musl_libc_name(name):
             return self.rtld
         return None
 
@@ -188,32 +202,16 @@ class Process:
                 out.append((obj, hits))
         return out
 
-    def dlopen(self, name: str, caller: LoadedObject, category: str, reason: str, optional: bool,
+    def dlopen(self, name: str, caller: LoadedObject, category: Category, reason: str, optional: bool,
                quiet_missing: bool = False) -> None:
         """A dlopen by `caller`: the object and its own dependencies, in this process."""
         obj = self.load(name, caller, category, reason, optional, quiet_missing or optional)
         if obj is not None:
             self._load_needed([obj], category, optional)
 
-    def _libc(self) -> LoadedObject | None:
-        """glibc's libc.so.6, which dlopens NSS modules, libgcc_s and gconv modules."""
+    def libc(self) -> LoadedObject | None:
+        """glibc's libc.so.6, which dlopens NSS modules and libgcc_s."""
         for obj in self.objects:
             if obj.info.soname == "libc.so.6" or obj.path.endswith("/libc.so.6"):
                 return obj
         return None
-
-    def _extras(self) -> None:
-        """What libc and well-known libraries load behind the program's back."""
-        glibc = self.rules.libc == "glibc"
-        libc = self._libc()
-        caller = libc or self.main
-        if glibc:
-            add_libgcc_s(self, caller)
-        add_nss(self, libc, caller)
-        if glibc and self.ld.gconv.policy != "none":
-            users = self.importers(extras.ICONV_FUNCTIONS)
-            if users:
-                self.tree.items.extend(self.ld.gconv.items(self.rules, libc, users))
-        if self.ld.dlopen_names:
-            add_literal_names(self)
-        add_plugin_dirs(self)

@@ -8,10 +8,10 @@ import posixpath
 from dataclasses import dataclass, field
 
 from slimmer.rootfs.entry import Entry
-from slimmer.trace.elf.arch import Rules
+from slimmer.trace.elf.arch import Libc, Rules
 from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.reader import ElfError, ElfInfo
-from slimmer.trace.elf.tree import LoadedObject, LoadTree, TreeItem
+from slimmer.trace.elf.tree import Category, LoadedObject, LoadTree, TreeItem
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Search:
         raise NotImplementedError
 
     def _emit_data(self, path: str, reason: str, requester: str, optional: bool = False) -> None:
-        self.tree.items.append(TreeItem(path, reason, "data", requester, optional))
+        self.tree.items.append(TreeItem(path, reason, Category.DATA, requester, optional))
 
     def _try_file(self, path: str, name: str, how: str, result: SearchResult) -> bool:
         """open_verify: the file exists and is an object this loader can use."""
@@ -81,7 +81,7 @@ class Search:
             return False
         why_not = self.rules.accepts(info)
         if why_not is not None:
-            if self.rules.libc == "musl" and not self._quiet:
+            if self.rules.libc is Libc.MUSL and not self._quiet:
                 self.image.warn(real, f"{path} is {why_not}: musl loads the first file of the name and fails on it")
             result.skipped.append(f"{path} ({why_not})")
             return False

@@ -20,7 +20,7 @@ from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.ldcache import LD_SO_CACHE, LdCache
 from slimmer.trace.elf.search import Search, SearchResult
 from slimmer.trace.elf.tokens import expand_glibc
-from slimmer.trace.elf.tree import LoadedObject, LoadTree, TreeItem
+from slimmer.trace.elf.tree import Category, LoadedObject, LoadTree, TreeItem
 
 
 class GlibcSearch(Search):
@@ -114,7 +114,7 @@ class GlibcSearch(Search):
                 if self._try_file(entry.path, name, "", probe):
                     result.variants.append(TreeItem(
                         entry.path, f"{what} variant of {name} in /etc/ld.so.cache: ld.so loads it instead on CPUs "
-                                    f"that support it (the CPU is unknown statically)", "hwcaps", None))
+                                    f"that support it (the CPU is unknown statically)", Category.HWCAPS, None))
         return result.found is not None
 
     def _try_ldconf(self, name: str, cache: LdCache | None, result: SearchResult) -> None:
@@ -129,7 +129,7 @@ class GlibcSearch(Search):
                 if self.image.resolve(path)[0] != found_real:
                     result.variants.append(TreeItem(
                         path, f"{name} in ld.so.conf directory {d} ({why}): ld.so finds it there once "
-                              f"ldconfig runs", "ldconf", None, optional=True))
+                              f"ldconfig runs", Category.LDCONF, None, optional=True))
                 return
 
     def _try_dirs(self, name: str, dirs: list[tuple[str, str]], label: str, result: SearchResult) -> bool:
@@ -145,7 +145,7 @@ class GlibcSearch(Search):
                 if self._try_file(path, name, "", probe):
                     result.variants.append(TreeItem(
                         path, f"{what} variant of {name} in {where}: ld.so loads it instead on CPUs that "
-                              f"support it (the CPU is unknown statically)", "hwcaps", None))
+                              f"support it (the CPU is unknown statically)", Category.HWCAPS, None))
                 result.skipped.extend(probe.skipped)
             if self._try_file(posixpath.join(directory, name), name, f"found in {where}", result):
                 return True

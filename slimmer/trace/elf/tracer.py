@@ -18,11 +18,11 @@ from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import RootFS
 from slimmer.trace.closure import Need, TraceContext
-from slimmer.trace.elf import extras
+from slimmer.trace.elf.behind import BEHIND_THE_BACK
 from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo
-from slimmer.trace.elf.tree import READ_CATEGORIES, LoadTree
+from slimmer.trace.elf.tree import READ_CATEGORIES, LoadTree, ObjectKind
 
 
 class ElfTracer:
@@ -30,31 +30,21 @@ class ElfTracer:
 
     cwd: the image's WorkingDir (relative DT_NEEDED names and relative RPATH entries resolve
         against it); None takes the context's `cwd`.
-    gconv: what is kept of the gconv directory when something imports iconv_open. "auto": the
-        configuration, the modules of the charsets named in the importers' read-only data and
-        of the locale charset the image's Env selects, and every module when an importer takes
-        its charsets from its input (iconv(1), libxml2, GLib, ...: extras.GCONV_ANY_CHARSET);
-        "all": every module the configuration names; "config": the configuration only (the
-        charsets built into libc work); "none": nothing.
     dlopen_names: keep libraries named by string literals of objects that import dlopen.
-    known_dlopen: plugin-directory rules of well-known libraries (extras.KNOWN_DLOPEN).
+
+    Data libc loads by name (gconv modules, time zones, locales, plugins) is the business of
+    slimmer/trace/named/, which reads the facts parsed here through `loader`.
     """
 
     name = "elf"
 
-    def __init__(self, *, cwd: str | None = None, gconv: str = "auto", dlopen_names: bool = True,
-                 known_dlopen: tuple[extras.KnownDlopen, ...] = extras.KNOWN_DLOPEN) -> None:
-        if gconv not in ("auto", "all", "config", "none"):
-            raise ValueError(f"gconv must be 'auto', 'all', 'config' or 'none', not {gconv!r}")
+    def __init__(self, *, cwd: str | None = None, dlopen_names: bool = True) -> None:
         self.cwd = cwd
-        self.gconv = gconv
         self.dlopen_names = dlopen_names
-        self.known_dlopen = known_dlopen
         self.trees: dict[str, LoadTree] = {}  # load trees computed, by root path
         self._fs: RootFS | None = None
         self._loader: ImageLoader | None = None
         self._placed: set[tuple[int, int]] = set()  # content placed as a library by some load tree
-        self._gconv_emitted: set[str] = set()
 
     # -- the plug-in interface --
 
@@ -83,10 +73,8 @@ class ElfTracer:
         if self._loader is None or self._fs is not ctx.fs:
             self._fs = ctx.fs
             cwd = self.cwd if self.cwd is not None else getattr(ctx, "cwd", "/")
-            self._loader = ImageLoader(ctx.fs, ctx.env, ctx.warn, cwd=cwd, gconv=self.gconv,
-                                       dlopen_names=self.dlopen_names, known_dlopen=self.known_dlopen)
+            self._loader = ImageLoader(ctx.fs, ctx.env, ctx.warn, cwd=cwd, dlopen_names=self.dlopen_names)
             self._placed = set()
-            self._gconv_emitted = set()
             self.trees = {}
         return self._loader
 
@@ -120,10 +108,10 @@ class ElfTracer:
     def _tree(self, path: str, entry: Entry, info: ElfInfo, loader: ImageLoader) -> LoadTree:
         tree = self.trees.get(path)
         if tree is None:
-            tree = Process(loader, path, entry, info).run()
+            tree = Process(loader, path, entry, info, BEHIND_THE_BACK).run()
             self.trees[path] = tree
             for obj in tree.objects:
-                if obj.kind != "main":
+                if obj.kind is not ObjectKind.MAIN:
                     self._placed.add(obj.entry.content_key)
         return tree
 
@@ -133,10 +121,7 @@ class ElfTracer:
         for item in tree.items:
             if item.path in seen:
                 continue
-            if item.category == "gconv":
-                if item.path in self._gconv_emitted:
-                    continue  # already asked for by another importer: once per image is enough
-                self._gconv_emitted.add(item.path)
             seen.add(item.path)
-            needs.append(Need(item.path, item.reason, optional=item.optional, data=item.category in READ_CATEGORIES))
+            needs.append(Need(item.path, item.reason, optional=item.optional, rule=item.category.value,
+                              data=item.category in READ_CATEGORIES))
         return needs

@@ -5,14 +5,42 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from enum import Enum
 
 from slimmer.rootfs.entry import Entry
+from slimmer.trace.elf.arch import Libc
 from slimmer.trace.elf.reader import ElfInfo
 
-# categories of tree items: what the loader itself opens ...
-LOADER_CATEGORIES = frozenset({"interp", "needed", "preload"})
-# ... and what is kept for other reasons (extras), of which these are files libc reads, not loads
-READ_CATEGORIES = frozenset({"data", "nss-data"})
+
+class Category(str, Enum):
+    """Why a path is in a load tree: what the loader itself opens, or what it and libc need besides."""
+
+    INTERP = "interp"  # PT_INTERP
+    NEEDED = "needed"  # DT_NEEDED, recursively
+    PRELOAD = "preload"  # LD_PRELOAD, /etc/ld.so.preload
+    HWCAPS = "hwcaps"  # a variant the loader picks on some CPUs
+    LDCONF = "ldconf"  # what ld.so.cache would point to once ldconfig runs
+    NSS = "nss"  # an NSS module libc dlopens
+    NSS_DATA = "nss-data"  # nsswitch.conf and the files of its services
+    LIBGCC_S = "libgcc_s"  # glibc's unwinder
+    DLOPEN_NAME = "dlopen-name"  # a library named by a string of an importer of dlopen
+    DATA = "data"  # a file the loader or libc reads (ld.so.cache, ld.so.preload, gai.conf)
+
+
+# what `ld.so --list` shows: the loader's own initial load
+LOADER_CATEGORIES = frozenset({Category.INTERP, Category.NEEDED, Category.PRELOAD})
+# files libc reads rather than loads: needed as data
+READ_CATEGORIES = frozenset({Category.DATA, Category.NSS_DATA})
+
+
+class ObjectKind(str, Enum):
+    """How an object came into the process (ld.so's l_type, with the preloads told apart)."""
+
+    MAIN = "main"
+    INTERP = "interp"
+    NEEDED = "needed"
+    PRELOAD = "preload"
+    DLOPEN = "dlopen"
 
 
 @dataclass
@@ -21,8 +49,7 @@ class TreeItem:
 
     path: str  # as the loader (or libc) opens it: directory + name, symlinks unresolved
     reason: str
-    # interp, needed, preload, hwcaps, ldconf, nss, nss-data, gconv, libgcc_s, dlopen-name, dlopen-known, data
-    category: str
+    category: Category
     requester: str | None  # the object whose load (or code) caused it
     optional: bool = False
 
@@ -37,7 +64,7 @@ class LoadedObject:
     info: ElfInfo
     loader: LoadedObject | None  # l_loader: the object that caused it to be loaded
     origin: str | None  # what $ORIGIN expands to for its own RPATH/RUNPATH
-    kind: str  # main, interp, needed, preload, dlopen
+    kind: ObjectKind
     names: set[str] = field(default_factory=set)
 
     @property
@@ -52,7 +79,7 @@ class LoadTree:
 
     root: str
     description: str
-    libc: str | None
+    libc: Libc | None
     items: list[TreeItem] = field(default_factory=list)
     objects: list[LoadedObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -62,4 +89,4 @@ class LoadTree:
         """What `ld.so --list` prints: the initial load (glibc leaves the interpreter out when no
         object names it, though the kernel still maps it for an executable)."""
         return [i.path for i in self.items if i.category in LOADER_CATEGORIES
-                and (i.category != "interp" or self.rtld_referenced)]
+                and (i.category is not Category.INTERP or self.rtld_referenced)]
