@@ -17,6 +17,7 @@ image (fixtures/strace_truth.py; for the CLI, the union over every subcommand).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 
@@ -51,12 +52,12 @@ def slimmed(docker_client, sample_image, tmp_path_factory):
     results = {}
     for name, commands in SUBCOMMANDS.items():
         report = tmp_path_factory.mktemp(name) / "report.json"
-        result = slim(sample_image(name), SlimOptions(tag=f"slimmer-node-test/{name}:slim", verify=True,
+        result = slim(sample_image(name), SlimOptions(tag=f"slimmer-node-test/{name}:slim-{os.getpid()}", verify=True,
                                                       verify_cmds=tuple(commands), report=report))
         results[name] = (result, json.loads(report.read_text()))
     yield results
     for name in SUBCOMMANDS:
-        docker_client.images.remove(f"slimmer-node-test/{name}:slim", force=True)
+        docker_client.images.remove(f"slimmer-node-test/{name}:slim-{os.getpid()}", force=True)  # the daemon is shared
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,10 @@ def test_reasons_and_warnings_say_how_node_reached_each_file(slimmed):
     assert any(w["message"].startswith("npm is the program that runs (ENTRYPOINT/CMD)") for w in official["warnings"])
     by_path = {f["path"]: f for f in official["files"]}
     assert by_path["/app/src/lib/format.js"]["reason"] == "imported by /app/src/server.js:6"  # "#lib/*" of /app
+    # npm reads the bash script /usr/bin/ldd to tell the libc: kept, but read, so no bash and no libtinfo
+    assert by_path["/usr/bin/ldd"]["reason"].startswith("path named at line 17 of /usr/local/lib/node_modules/npm/")
+    assert not {"/usr/bin/bash", "/usr/lib/x86_64-linux-gnu/libtinfo.so.6.4"} & set(by_path)
+    assert not [w for w in official["warnings"] if "python3" in w["message"]]  # node-gyp's .py files are data
     _, cli = slimmed["node-cli"]
     by_path = {f["path"]: f for f in cli["files"]}
     assert by_path["/opt/invtool/lib/worker.js"]["reason"].startswith(

@@ -218,8 +218,15 @@ def test_a_script_run_in_two_ways_is_traced_with_both_argument_lists(tmp_path):
 
 
 def test_a_script_run_without_known_arguments_warns_instead_of_assuming_none(tmp_path):
-    extra = [("entrypoint.sh", File(b'#!/bin/sh\nexec "$@"\n', mode=0o755))]
-    keep = trace(tmp_path, ["/usr/bin/tool", "/entrypoint.sh"], extra).keep  # a file argument, never run
-    assert "/entrypoint.sh" in keep
+    extra = [("usr/bin/hook.sh", File(b'#!/bin/sh\nexec "$@"\n', mode=0o755))]
+    keep = trace(tmp_path, ["which", "hook.sh"], extra).keep  # looked up to be run, how is not told
+    assert "/usr/bin/hook.sh" in keep
     assert [w.message for w in keep.warnings] == [
-        '/entrypoint.sh, line 2: command name built at run time: "$@"']
+        '/usr/bin/hook.sh, line 2: command name built at run time: "$@"']
+
+
+def test_a_script_that_is_a_file_argument_is_read_not_run(tmp_path):
+    extra = [("entrypoint.sh", File(b'#!/bin/sh\nexec "$@"\n', mode=0o755))]
+    keep = trace(tmp_path, ["/usr/bin/tool", "/entrypoint.sh"], extra).keep
+    assert keep.reasons["/entrypoint.sh"].text == "argument 1 of tool (ENTRYPOINT/CMD)"
+    assert keep.warnings == []

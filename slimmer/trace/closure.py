@@ -3,6 +3,12 @@
 A tracer answers one question: "this file is needed; what else must exist?". The closure
 starts from the roots, asks every tracer about every newly kept file, and follows symlinks on
 the way (each kept too, since the lookup fails without them) until nothing new appears.
+
+A file that is only read as data (`cat F`, a path named in code, a data rule's file) is kept
+but not handed to the tracers that follow what a file runs or loads (npm reads the bash script
+/usr/bin/ldd to tell the libc; that needs no bash); only a tracer that reads data files for
+what they name (`reads_data`: configuration that includes other files) sees it. A file that is
+read and also run or loaded is traced as run, whichever use is found first.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class Need:
     optional: bool = False  # fine if missing (a search candidate, a best-effort data file)
     role: str | None = None  # how the file is used when its content does not say: "shell:dash" script, ...
     args: tuple[str, ...] | None = None  # the arguments a script is run with ($1, ...), when it is run
+    data: bool = False  # only read, not run or loaded: kept (symlinks too), seen only by tracers that read data
     rule: str | None = None  # the rule that asks for it ("zoneinfo", "compiled-in"); else the tracer's name
 
 
@@ -104,7 +111,11 @@ class TraceContext:
 
 
 class Tracer(Protocol):
-    """A plug-in that knows one kind of file (ELF, shell script, Python, Node, data rules)."""
+    """A plug-in that knows one kind of file (ELF, shell script, Python, Node, data rules).
+
+    It is asked about the files that are run, loaded or sourced. A tracer that also reads files
+    kept only as data (Need.data) says so with a class attribute `reads_data = True`.
+    """
 
     name: str
 
@@ -145,36 +156,56 @@ class KeepSet:
 def close(roots: Iterable[Need], tracers: list[Tracer], ctx: TraceContext) -> KeepSet:
     """Keep the roots and everything the tracers say they need, transitively."""
     keep = KeepSet(warnings=ctx.warnings)
+    data_readers = [tracer for tracer in tracers if _reads_data(tracer)]
+    read_only: set[str] = set()  # files kept only as data so far: only the data readers have seen them
     work: deque[tuple[Need, str | None, str]] = deque((root, None, "root") for root in roots)
     while work:
         need, via, rule = work.popleft()
         rule = need.rule or rule
         for entry, reason in _reached(need, via, ctx):
             fresh = entry.path not in keep
-            if fresh:
+            is_file = entry.type is EntryType.FILE
+            if is_file and need.data:
+                if fresh:
+                    keep.reasons[entry.path] = reason
+                    keep.rules[entry.path] = rule
+                    read_only.add(entry.path)
+                    work.extend(_traced(data_readers, entry, ctx))
+                continue
+            # read before, run or loaded now: traced from here, with the reason that says so
+            first_run = is_file and entry.path in read_only
+            read_only.discard(entry.path)
+            if fresh or first_run:
                 keep.reasons[entry.path] = reason
                 keep.rules[entry.path] = rule
             # A file kept before may learn its role now (a script first seen as a plain file), or
             # be run with other arguments: its tracers run again with what is known of it.
-            role_added = need.role is not None and entry.type is EntryType.FILE and entry.path not in ctx.roles
+            role_added = need.role is not None and is_file and entry.path not in ctx.roles
             if need.role is not None and role_added:
                 ctx.roles[entry.path] = need.role
-            run_anew = need.args is not None and entry.type is EntryType.FILE and \
-                ctx.add_invocation(entry.path, need.args)
-            if not (fresh or role_added or run_anew):
+            run_anew = need.args is not None and is_file and ctx.add_invocation(entry.path, need.args)
+            if not (fresh or first_run or role_added or run_anew):
                 continue
             if entry.type is EntryType.SYMLINK:
                 # A symlink is useless without its target (a no-op when the lookup already got there).
-                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True), entry.path,
-                             keep.rules[entry.path]))
-            if entry.type is EntryType.FILE:
-                for tracer in tracers:
-                    work.extend((found, entry.path, tracer.name) for found in tracer.needs(entry.path, entry, ctx))
+                work.append((Need(entry.path, f"target of symlink {entry.path}", optional=True, data=need.data),
+                             entry.path, keep.rules[entry.path]))
+            if is_file:
+                work.extend(_traced([t for t in tracers if not (first_run and t in data_readers)], entry, ctx))
     for path, note in ctx.notes.items():
         if path in keep.reasons:
             reason = keep.reasons[path]
             keep.reasons[path] = Reason(f"{reason.text}; {note}", reason.via)
     return keep
+
+
+def _reads_data(tracer: Tracer) -> bool:
+    return bool(getattr(tracer, "reads_data", False))
+
+
+def _traced(tracers: list[Tracer], entry: Entry, ctx: TraceContext) -> list[tuple[Need, str | None, str]]:
+    """What `tracers` say a kept file needs, as work for the closure."""
+    return [(found, entry.path, tracer.name) for tracer in tracers for found in tracer.needs(entry.path, entry, ctx)]
 
 
 def _reached(need: Need, via: str | None, ctx: TraceContext) -> list[tuple[Entry, Reason]]:

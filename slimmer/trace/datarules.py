@@ -3,9 +3,11 @@ table, easy to extend.
 
 A rule fires for a kept file whose real path matches its library pattern, or for an ELF object
 importing one of its functions (only code that asks OpenSSL for the default trust store makes
-it read the CA bundle), and keeps the listed paths (globs allowed) that exist. Data picked by
-name (time zones, locales, gconv, plugins) is slimmer/trace/named/; paths compiled into a
-program are slimmer/trace/paths/.
+it read the CA bundle), and keeps the listed paths (globs allowed) that exist, as data (no
+tracer follows what a certificate or a configuration would run); a rule's `modules` are
+plug-ins the library loads instead, traced like libraries. Data picked by name (time zones,
+locales, gconv, plugins) is slimmer/trace/named/; paths compiled into a program are
+slimmer/trace/paths/.
 
 The hashed certificate directory (/etc/ssl/certs/*.0 -> ../../share/ca-certificates/...) holds
 the same certificates as the bundle update-ca-certificates writes: OpenSSL looks a hash up there
@@ -38,11 +40,13 @@ class DataRule:
     paths: tuple[str, ...]  # kept when present (globs expanded); directories with everything under them
     reason: str
     trust_store: bool = False  # also the hashed certificates missing from the CA bundle
+    modules: bool = False  # the paths are modules the library loads, not data it reads
 
 
 def rule(library: str | None, paths: tuple[str, ...], reason: str, imports: Iterable[str] = (),
-         trust_store: bool = False) -> DataRule:
-    return DataRule(re.compile(library) if library else None, frozenset(imports), paths, reason, trust_store)
+         trust_store: bool = False, modules: bool = False) -> DataRule:
+    return DataRule(re.compile(library) if library else None, frozenset(imports), paths, reason, trust_store,
+                    modules)
 
 
 # OpenSSL and GnuTLS functions that load the system's trust store
@@ -58,7 +62,8 @@ DATA_RULES: tuple[DataRule, ...] = (
          "OpenSSL's default trust store", OPENSSL_TRUST, trust_store=True),
     rule(r"/libgnutls\.so\.[^/]*$", ("/etc/gnutls/config",), "GnuTLS' system priority configuration"),
     rule(None, (CA_BUNDLE,), "GnuTLS' system trust store", GNUTLS_TRUST),
-    rule(r"/libnss3\.so$", ("/usr/lib/*/nss", "/etc/pki/nssdb"), "read by Mozilla NSS"),
+    rule(r"/libnss3\.so$", ("/usr/lib/*/nss",), "modules loaded by Mozilla NSS", modules=True),
+    rule(r"/libnss3\.so$", ("/etc/pki/nssdb",), "read by Mozilla NSS"),
     rule(r"/libmagic\.so\.[^/]*$", ("/usr/lib/file/magic.mgc", "/usr/share/misc/magic.mgc", "/etc/magic"),
          "magic database read by libmagic"),
 )
@@ -85,7 +90,8 @@ class DataRulesTracer:
                 continue
             for pattern in data_rule.paths:
                 for data_path in ctx.fs.glob(pattern) if any(c in pattern for c in "*?[") else [pattern]:
-                    yield Need(data_path, why, recursive=not data_rule.trust_store, optional=True, rule="data")
+                    yield Need(data_path, why, recursive=not data_rule.trust_store, optional=True, rule="data",
+                               data=not data_rule.modules)
             if data_rule.trust_store:
                 yield from self._missing_from_bundle(ctx, why)
 
@@ -112,4 +118,4 @@ class DataRulesTracer:
             certificates = _PEM.findall(fs.read(entry, 1 << 20))
             if certificates and not held.issuperset(certificates):
                 yield Need(path, f"{why}: a certificate the bundle {CA_BUNDLE} does not hold", optional=True,
-                           rule="data")
+                           rule="data", data=True)

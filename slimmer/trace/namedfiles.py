@@ -1,6 +1,7 @@
 """Files that code names by absolute path: data files a script or module reads (`grep x
 /srv/list.csv`, `DATA=/etc/app.conf`, Perl's `-x '/bin/pwd'`) are named this way far more often
-than built at run time. Shared by the shell and the interpreter tracers."""
+than built at run time. Shared by the shell and the interpreter tracers. They are kept as data:
+code that runs a file it names says so in a command line, which its tracer follows."""
 
 from __future__ import annotations
 
@@ -29,5 +30,5 @@ def named_files(fs: RootFS, text: str, where: str) -> list[Need]:
             except SymlinkLoopError:
                 continue
             if entry is not None and entry.type is EntryType.FILE:
-                found.append(Need(path, f"path named at line {number} of {where}", optional=True))
+                found.append(Need(path, f"path named at line {number} of {where}", optional=True, data=True))
     return found

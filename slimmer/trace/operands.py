@@ -6,6 +6,9 @@ its owner and mode (`mkdir -p`, `chown`, `[ -d ]` find it as it was). A director
 are kept too when the program lists or copies it: `ls` its entries, `cp -r`, `du` and `tar`
 everything under it. Words that are options are skipped; `--opt=VALUE` counts with its VALUE.
 The virtual filesystems a container mounts (/proc, /sys, /dev) are never the image's.
+Operands are kept as data: a program that runs or loads one (a wrapper, a shell, an
+interpreter) has a handler that says so (slimmer.trace.programs), so `md5sum /usr/bin/x` keeps
+x but not what x would load.
 """
 
 from __future__ import annotations
@@ -72,13 +75,14 @@ def operand_needs(fs: RootFS, argv: list[str], reason: str, cwd: str) -> list[Ne
             if path is None:
                 continue
             why = f"argument {index + 1} of {program} ({reason})"
-            found.append(Need(path, why, optional=True))
+            found.append(Need(path, why, optional=True, data=True))
             listing = reader(args, index) if reader is not None and candidate == word else None
             listed = f"in {path}, listed by {program} ({reason})"
             if listing == "recursive":
-                found.append(Need(path, listed, recursive=True, optional=True))
+                found.append(Need(path, listed, recursive=True, optional=True, data=True))
             elif listing == "entries":
-                found += [Need(posixpath.join(path, name), listed, optional=True) for name in fs.listdir(path)]
+                found += [Need(posixpath.join(path, name), listed, optional=True, data=True)
+                          for name in fs.listdir(path)]
     return found
 
 

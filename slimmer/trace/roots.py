@@ -4,7 +4,8 @@ Each root is a Need with its reason: the program of ENTRYPOINT + CMD and what it
 name (as the command resolver reads any command line), HEALTHCHECK commands, the user's
 passwd/group entries and home, the working directory, /tmp, and what `--include*` asks for.
 (The time zone, locale and terminal the Env names are data chosen by name:
-slimmer/trace/named/ keeps them for the programs that load them.)
+slimmer/trace/named/ keeps them for the programs that load them.) The files the container
+reads rather than runs (the user database, the home directory, ...) are needed as data.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ def roots(spec: RunSpec, fs: RootFS, resolver: CommandResolver, options: RootOpt
     found += _include_needs(fs, options.include)
     found += options.extra
     found += _user_needs(fs, spec)
-    found += [Need(spec.cwd, "WorkingDir", optional=True),
-              Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True),
-              Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True)]
+    found += [Need(spec.cwd, "WorkingDir", optional=True, data=True),
+              Need("/tmp", "temporary directory programs expect (mode 1777)", optional=True, data=True),
+              Need("/etc/os-release", "read by image scanners to identify the distribution", optional=True,
+                   data=True)]
     return found
 
 
@@ -111,11 +113,11 @@ def _include_needs(fs: RootFS, patterns: tuple[str, ...]) -> list[Need]:
 
 def _user_needs(fs: RootFS, spec: RunSpec) -> list[Need]:
     """The user database (Docker itself reads it to start the container as USER) and the home."""
-    found = [Need("/etc/passwd", f"user database (USER {spec.user or 'root'})", optional=True),
-             Need("/etc/group", f"group database (USER {spec.user or 'root'})", optional=True)]
+    found = [Need("/etc/passwd", f"user database (USER {spec.user or 'root'})", optional=True, data=True),
+             Need("/etc/group", f"group database (USER {spec.user or 'root'})", optional=True, data=True)]
     home = spec.env.get("HOME") or _home_of(fs, spec.user.split(":", 1)[0] or "0")
     if home:
-        found.append(Need(home, "home directory of the user", optional=True))
+        found.append(Need(home, "home directory of the user", optional=True, data=True))
     return found
 
 

@@ -3,7 +3,8 @@
 The shell analysis (slimmer.trace.shell) reads the text; here its findings meet the image:
 every command line goes to the command resolver (so wrappers, shells and interpreters are
 handled as they are in an ENTRYPOINT), sourced files are found as the shell finds them and
-read for the functions and variables they define, and paths the shell opens are kept.
+read for the functions and variables they define, and paths the shell opens, tests or enters
+are kept as data.
 """
 
 from __future__ import annotations
@@ -97,10 +98,10 @@ class ShellCode:
             return [Need(program, reason, optional=True)] if program else []
         path = existing_path(fs, use.name, self.cwd)
         if use.kind is UseKind.READ:
-            return [Need(path, reason, optional=True)] if path else []
+            return [Need(path, reason, optional=True, data=True)] if path else []
         # WRITE: the file if it is there, and the directory it goes in
         directory = existing_path(fs, posixpath.dirname(posixpath.join(self.cwd, use.name)), "/")
-        return [Need(p, reason, optional=True) for p in (path, directory) if p]
+        return [Need(p, reason, optional=True, data=True) for p in (path, directory) if p]
 
     def _sourced(self, use: CommandUse) -> list[str]:
         return self._source_candidates(use.name, None)

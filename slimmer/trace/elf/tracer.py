@@ -22,7 +22,7 @@ from slimmer.trace.elf.behind import BEHIND_THE_BACK
 from slimmer.trace.elf.image import ImageLoader
 from slimmer.trace.elf.process import Process
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError, ElfInfo
-from slimmer.trace.elf.tree import LoadTree, ObjectKind
+from slimmer.trace.elf.tree import READ_CATEGORIES, LoadTree, ObjectKind
 
 
 class ElfTracer:
@@ -122,5 +122,6 @@ class ElfTracer:
             if item.path in seen:
                 continue
             seen.add(item.path)
-            needs.append(Need(item.path, item.reason, optional=item.optional, rule=item.category.value))
+            needs.append(Need(item.path, item.reason, optional=item.optional, rule=item.category.value,
+                              data=item.category in READ_CATEGORIES))
         return needs

@@ -29,6 +29,8 @@ class Category(str, Enum):
 
 # what `ld.so --list` shows: the loader's own initial load
 LOADER_CATEGORIES = frozenset({Category.INTERP, Category.NEEDED, Category.PRELOAD})
+# files libc reads rather than loads: needed as data
+READ_CATEGORIES = frozenset({Category.DATA, Category.NSS_DATA})
 
 
 class ObjectKind(str, Enum):

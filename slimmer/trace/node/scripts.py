@@ -106,7 +106,7 @@ class PackageScripts:
         if package is None:
             resolver.ctx.warn(None, f"{tool}: no package.json in {directory} ({reason})")
             return []
-        found = [Need(package.path, f"scripts read by {tool} ({reason})")]
+        found = [Need(package.path, f"scripts read by {tool} ({reason})", data=True)]
         lines = _script_lines(package, name, hooks, directory, self.packages)
         if not lines:
             resolver.ctx.warn(package.path, f"{tool}: no script {name!r} in {package.path} ({reason})")

@@ -3,7 +3,9 @@
 `node app.js` gives app.js the role "node"; the tracer then reads each such module, resolves what
 it requires and imports as the image's runtime would (resolve.py), and gives the role to every
 module found, so the whole graph is read, every branch of it. Each module remembers the node
-process it runs in (runtime, options, working directory): resolution depends on them.
+process it runs in (runtime, options, working directory): resolution depends on them. What the
+code only reads (package.json files, JSON modules, paths it names, data of a package) is needed
+as data: a shell script or program it reads is not run for that.
 """
 
 from __future__ import annotations
@@ -105,8 +107,9 @@ class NodeTracer:
                                     f"preloaded by node --import ({reason})", None)
         for number, code in enumerate(command.inline_code, 1):
             found += self._module_needs(posixpath.join(cwd, f"[eval{number}]"), code.encode(), process, None)
-        found += [Need(posixpath.join(cwd, path), f"read by node ({reason})", optional=True) for path in command.files]
-        found += [Need(posixpath.join(cwd, path), f"read by node ({reason})", recursive=True, optional=True)
+        found += [Need(posixpath.join(cwd, path), f"read by node ({reason})", optional=True, data=True)
+                  for path in command.files]
+        found += [Need(posixpath.join(cwd, path), f"read by node ({reason})", recursive=True, optional=True, data=True)
                   for path in command.directories]
         if command.run_script is not None:
             found += self.scripts.run(resolver, self.scripts.project(cwd), command.run_script, [], "node",
@@ -124,7 +127,7 @@ class NodeTracer:
             value = self.ctx.env.get(variable)
             if value:
                 found.append(Need(posixpath.join(process.cwd, value), f"named by {variable} (read by node)",
-                                  recursive=is_directory, optional=True))
+                                  recursive=is_directory, optional=True, data=True))
         return found
 
     def _process(self, commands: CommandResolver, program: str, command: NodeCommand, cwd: str) -> NodeProcess:
@@ -188,11 +191,11 @@ class NodeTracer:
         found: list[Need] = []
         scope = self.packages.scope(posixpath.dirname(path))
         if scope is not None:
-            found.append(Need(scope.path, reasons.package_json_reason(path), optional=True))
+            found.append(Need(scope.path, reasons.package_json_reason(path), optional=True, data=True))
         if process.source_maps and (match := _SOURCE_MAP.search(source[-4096:])):
             source_map = unquote(match.group(1).decode("utf-8", "replace"))
             found.append(Need(posixpath.join(posixpath.dirname(path), source_map),
-                              f"source map of {path} (node --enable-source-maps)", optional=True))
+                              f"source map of {path} (node --enable-source-maps)", optional=True, data=True))
         if _QUOTED_PATH.search(source):
             found += named_files(self.ctx.fs, _lines_with_quoted_paths(source), path)
         for dependency in extract(source, path, process.cwd):
@@ -246,7 +249,8 @@ class NodeTracer:
         if resolution.error is not None and not quiet:
             where = f"line {line}: " if line is not None else ""
             self.ctx.warn(requester, f"{where}{resolution.error} ({reason})")
-        found = [Need(p, f"read to resolve {specifier!r} ({reason})", optional=True) for p in resolution.package_jsons]
+        found = [Need(p, f"read to resolve {specifier!r} ({reason})", optional=True, data=True)
+                 for p in resolution.package_jsons]
         for file in resolution.files:
             found.append(self._code(process, file, reason))
         return found
@@ -254,7 +258,7 @@ class NodeTracer:
     def _code(self, process: NodeProcess, file: str, reason: str) -> Need:
         """A module file: JavaScript gets the role (and this process); JSON and addons do not need it."""
         if file.endswith(_NOT_CODE):
-            return Need(file, reason)
+            return _not_javascript(file, reason)
         self._process_of.setdefault(self._real(file), process)
         return Need(file, reason, role=ROLE)
 
@@ -291,10 +295,10 @@ class NodeTracer:
                     or self.packages.in_directory(target) is not None \
                     or self.ctx.fs.lookup(posixpath.join(target, "node_modules")) is not None:
                 return []  # a base directory to build paths from (the package, the app), not data
-            return [Need(target, reason, recursive=True, optional=True)]
+            return [Need(target, reason, recursive=True, optional=True, data=True)]
         if target.endswith(CODE_SUFFIXES):
             return [self._code(process, target, reason)]  # a module run some way (a worker, a child): traced
-        return [Need(target, reason, optional=True)]
+        return [Need(target, reason, optional=True, data=True)]
 
     def _dynamic_module(self, process: NodeProcess, dependency: Dependency, path: str,
                         requester: str | None) -> list[Need]:
@@ -344,14 +348,15 @@ class NodeTracer:
             if entry.type is EntryType.FILE and entry.path.endswith(CODE_SUFFIXES):
                 found.append(self._code(process, entry.path, reason))
             elif not entry.path.endswith(".node") or process.machine in (None, elf_machine(self.ctx.fs, entry)):
-                found.append(Need(entry.path, reason))  # data, and addons the runtime's machine can load
+                found.append(_not_javascript(entry.path, reason))  # data, and addons the runtime's machine can load
         return found
 
     def _matching(self, value: StaticString, root: str, process: NodeProcess, reason: str,
                   code: bool) -> list[Need]:
         """The files a partly known path (of a module when `code`) can name inside `root`."""
         return [self._code(process, entry.path, reason) if code and entry.path.endswith(CODE_SUFFIXES)
-                else Need(entry.path, reason) for entry in matching_files(self.ctx.fs, value, root, code)]
+                else _not_javascript(entry.path, reason) if code else Need(entry.path, reason, data=True)
+                for entry in matching_files(self.ctx.fs, value, root, code)]
 
     def _addon_needs(self, process: NodeProcess, root: str, reason: str) -> list[Need]:
         if root in self._addons:
@@ -368,6 +373,12 @@ class NodeTracer:
 
     def _warn_dynamic(self, requester: str | None, dependency: Dependency, kept: str) -> None:
         self.ctx.warn(requester, reasons.dynamic_warning(dependency, kept))
+
+
+def _not_javascript(path: str, reason: str) -> Need:
+    """A file of a package that node does not run as JavaScript: a native addon is loaded (the ELF
+    tracer follows its libraries), anything else (JSON, WebAssembly, data) is read."""
+    return Need(path, reason) if path.endswith(".node") else Need(path, reason, data=True)
 
 
 def _lines_with_quoted_paths(source: bytes) -> str:

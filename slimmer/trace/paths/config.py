@@ -46,6 +46,7 @@ class ConfigTracer:
     """Tracer plug-in following what configuration and data files name."""
 
     name = "config"
+    reads_data = True  # configuration is read, not run: the closure hands it over all the same
 
     def __init__(self, readers: Readers) -> None:
         self.readers = readers

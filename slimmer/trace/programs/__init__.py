@@ -11,6 +11,7 @@ from __future__ import annotations
 from slimmer.trace.commands import ArgvHandler
 from slimmer.trace.programs.dispatchers import DISPATCHERS
 from slimmer.trace.programs.grammar import grammar
+from slimmer.trace.programs.loaders import LOADERS
 from slimmer.trace.programs.shells import busybox_applet, run_shell
 from slimmer.trace.programs.wrappers import Wrapper, find_command, run_parts, start_stop_daemon, which
 from slimmer.trace.shell import SHELL_PROGRAMS
@@ -61,4 +62,6 @@ PROGRAMS: dict[str, ArgvHandler] = {
     "run-parts": run_parts,
     "which": which,
     **DISPATCHERS,  # called by the name of the program they run, from a directory chosen at run time
+    # programs that load the ELF file they are given (the dynamic loader, ldd)
+    **LOADERS,
 }

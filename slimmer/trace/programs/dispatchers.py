@@ -40,7 +40,7 @@ class SameNameDispatch:
                                     f"run by {dispatcher} as {called_as} for one of the installed versions ({reason})",
                                     cwd)
         why = f"looked at by {dispatcher} to choose the version ({reason})"
-        return found + [Need(path, why, recursive=True, optional=True)
+        return found + [Need(path, why, recursive=True, optional=True, data=True)
                         for pattern in self.consults for path in fs.glob(pattern)]
 
 

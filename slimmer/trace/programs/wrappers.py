@@ -32,15 +32,15 @@ class Wrapper:
 
 
 def find_command(resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
-    """`find ...`: what it prints or hands to `-exec` is kept (files whole, directories as they
-    are); `-exec CMD {} ;` runs CMD, and each match when `{}` is the program itself."""
+    """`find ...`: what it prints or hands to `-exec` is kept as data (files whole, directories as
+    they are); `-exec CMD {} ;` runs CMD, and each match when `{}` is the program itself."""
     command = parse_find(argv[1:])
     if command is None:
         return []
     fs = resolver.ctx.fs
     matches = find_paths(fs, command, cwd) if command.prints or command.commands else []
-    found = [Need(posixpath.normpath(posixpath.join(cwd, path)), f"found by find ({reason})", optional=True)
-             for path in matches]
+    found = [Need(posixpath.normpath(posixpath.join(cwd, path)), f"found by find ({reason})", optional=True,
+                  data=True) for path in matches]
     for line in command.commands:
         why = f"run by find -exec ({reason})"
         if line and "{}" in line[0]:
@@ -105,7 +105,7 @@ def run_parts(resolver: CommandResolver, argv: list[str], reason: str, cwd: str)
                 continue
             path = posixpath.normpath(posixpath.join(cwd, directory, name))
             if listing or resolver.find(path, cwd) is None:
-                found.append(Need(path, f"listed by run-parts ({reason})", optional=True))
+                found.append(Need(path, f"listed by run-parts ({reason})", optional=True, data=True))
             else:
                 found += resolver.needs([path, *arguments], f"run by run-parts ({reason})", cwd)
     return found
