@@ -21,6 +21,7 @@ from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
+from slimmer.trace.commands import strip_version
 from slimmer.trace.datarules import DATA_RULES
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError
 from slimmer.trace.elf.rodata import Literals, glued_names
@@ -40,6 +41,9 @@ GLIBC_PATHS = (
     "/usr/share/locale", "/usr/share/zoneinfo", "/var/log/wtmp*", "/var/profile", "/var/run/*", "/var/tmp",
 )
 VIRTUAL = ("/proc/", "/sys/", "/dev/")
+# paths an interpreter opens only when the code it runs asks, kept by the tracer of that code:
+# perl runs /bin/sh for a command string with shell metacharacters (its Perl tracer sees them)
+LEFT_TO_LANGUAGE: dict[str, tuple[str, ...]] = {"perl": ("/bin/sh",)}
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,13 @@ class CompiledPathsTracer:
             return []
         literals = loader.literals(entry, info)
         static = info.interp is None and not info.needed
+        left = LEFT_TO_LANGUAGE.get(strip_version(posixpath.basename(path)), ())
         needs: list[Need] = []
         for named in (_go_paths(literals, ctx.fs) if literals.go else literals.paths):
             named = posixpath.normpath(named)
             if static and not literals.go and any(fnmatch.fnmatchcase(named, p) for p in GLIBC_PATHS):
+                continue
+            if named in left:
                 continue
             needs += self._named(path, named, ctx, guessed=literals.go)
         if not literals.go:
