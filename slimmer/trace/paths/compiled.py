@@ -26,6 +26,7 @@ from slimmer.trace.datarules import DATA_RULES
 from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError
 from slimmer.trace.elf.rodata import Literals, glued_names
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.namedfiles import is_virtual, link_to_virtual
 from slimmer.trace.paths.registry import Readers
 
 # the C library and loaders (their own paths are followed by the rules for what programs call)
@@ -40,7 +41,6 @@ GLIBC_PATHS = (
     "/usr", "/usr/lib", "/usr/lib/*-linux-*", "/usr/lib/*-linux-*/gconv*", "/usr/lib/getconf", "/usr/lib/locale*",
     "/usr/share/locale", "/usr/share/zoneinfo", "/var/log/wtmp*", "/var/profile", "/var/run/*", "/var/tmp",
 )
-VIRTUAL = ("/proc/", "/sys/", "/dev/")
 # paths an interpreter opens only when the code it runs asks, kept by the tracer of that code:
 # perl runs /bin/sh for a command string with shell metacharacters (its Perl tracer sees them)
 LEFT_TO_LANGUAGE: dict[str, tuple[str, ...]] = {"perl": ("/bin/sh",)}
@@ -114,7 +114,7 @@ class CompiledPathsTracer:
         """A glob compiled in: the program lists its directory (which must exist, even empty)
         and reads what matches."""
         directory = posixpath.dirname(pattern)
-        if directory == "/" or directory.startswith(VIRTUAL) or directory + "/" in VIRTUAL:
+        if directory == "/" or is_virtual(directory):
             return []
         if not _is_dir(ctx.fs, directory):
             return []
@@ -123,12 +123,15 @@ class CompiledPathsTracer:
             Need(match, why, optional=True, rule="compiled-in") for match in ctx.fs.glob(pattern)]
 
     def _named(self, program: str, named: str, ctx: TraceContext, guessed: bool) -> list[Need]:
-        if named == "/" or named.startswith(VIRTUAL) or named + "/" in VIRTUAL:
+        if named == "/" or is_virtual(named):
             return []
         try:
             resolved = ctx.fs.resolve(named)
         except SymlinkLoopError:
             return []
+        if link_to_virtual(resolved):
+            return [Need(named, f"path compiled into {program}, a symlink to {resolved.path}", optional=True,
+                         rule="compiled-in", data=True)]
         if resolved.entry is None:
             return [] if guessed else _missing(program, named, ctx.fs)
         self.readers.add(program, resolved.path, resolved.entry.is_dir)
@@ -162,7 +165,7 @@ def _missing(program: str, named: str, fs: RootFS) -> list[Need]:
 
 def _go_paths(literals: Literals, fs: RootFS) -> list[str]:
     """Existing paths in a Go program's string data, found from the top-level directories."""
-    starts = [f"/{name}/" for name in fs.listdir("/") if f"/{name}/" not in VIRTUAL and _is_dir(fs, f"/{name}")]
+    starts = [f"/{name}/" for name in fs.listdir("/") if not is_virtual(f"/{name}") and _is_dir(fs, f"/{name}")]
 
     def children(prefix: str) -> list[str]:
         return [n + "/" if _is_dir(fs, posixpath.join(prefix, n)) else n for n in fs.listdir(prefix)]
