@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from slimmer.rootfs.entry import Entry
-from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import strip_version
 from slimmer.trace.datarules import DATA_RULES
-from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError
+from slimmer.trace.elf.reader import ET_DYN, ET_EXEC
 from slimmer.trace.elf.rodata import Literals, glued_names
 from slimmer.trace.elf.tracer import ElfTracer
 from slimmer.trace.namedfiles import is_virtual, link_to_virtual
@@ -82,19 +81,15 @@ class CompiledPathsTracer:
         self.table = table
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
-        if ctx.kind(entry) is not FileKind.ELF:
-            return []
-        loader = self.elf.loader(ctx)
-        try:
-            info = loader.info(entry)
-        except ElfError:
+        info = self.elf.object_info(entry, ctx)
+        if info is None:
             return []
         label = info.soname or posixpath.basename(path)
         if info.type not in (ET_EXEC, ET_DYN) or any(fnmatch.fnmatchcase(label, p) for p in RUNTIME):
             return []
         if any(r.library is not None and r.library.search(path) for r in DATA_RULES):
             return []
-        literals = loader.literals(entry, info)
+        literals = self.elf.loader(ctx).literals(entry, info)
         static = info.interp is None and not info.needed
         left = LEFT_TO_LANGUAGE.get(strip_version(posixpath.basename(path)), ())
         needs: list[Need] = []
