@@ -43,6 +43,7 @@ from slimmer.trace.python.interpreter import Interpreter, discover
 from slimmer.trace.python.invocation import Invocation, parse_invocation
 from slimmer.trace.python.outside import IMPORTING, CallSite, DynamicImport, call_effects
 from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
+from slimmer.trace.python.served import served_directory
 from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
 from slimmer.trace.python.startup import startup_modules
 from slimmer.trace.python.syspath import derive_sys_path
@@ -93,6 +94,7 @@ class PythonTracer:
         self._visited: set[str] = set()  # real paths the closure has handed to `needs`
         self._analysed: set[tuple[int, str, bool, bool]] = set()
         self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
+        self._run_as_main: set[tuple[int, str]] = set()  # (env, module) run with -m: its __name__ is "__main__"
         self._whole: set[tuple[int, str]] = set()
         self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
         self._deep: set[tuple[int, str]] = set()  # (env, module) read beyond module level (not shallow)
@@ -132,6 +134,11 @@ class PythonTracer:
             found += self._register(ModuleRef(env, "__main__", script, False, True), ctx)
         elif invocation.module is not None:
             module = invocation.module
+            self._run_as_main |= {(id(env), module), (id(env), f"{module}.__main__")}
+            served = served_directory(module, invocation.args, cwd)
+            if served is not None:
+                found.append(Need(served, f"files {module} serves by the paths of requests ({reason})",
+                                  recursive=True, optional=True, data=True))
             found += self._import(env, module, f"module run with -m ({reason})", None, True, full=True)
             spec = env.finder.find(module)
             if spec is not None and spec.is_package:
@@ -275,8 +282,9 @@ class PythonTracer:
         attributes = facts.attributes if ref.full else \
             frozenset(a for a in facts.attributes if a.split(".", 1)[0] != ref.top)
         found += self._referenced(env, attributes)
+        is_main = ref.name == "__main__" or (id(env), ref.name) in self._run_as_main
         for use in facts.imports:
-            if use.main_only and ref.name != "__main__":
+            if use.main_only and not is_main:
                 continue
             if use.on_attribute and not self._asked_for(ref, use):
                 continue
@@ -285,7 +293,7 @@ class PythonTracer:
         site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn)
         for call in facts.calls:
             if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
-                    (call.main_only and ref.name != "__main__"):
+                    (call.main_only and not is_main):
                 continue
             if stdlib and call.call.func not in IMPORTING:
                 continue  # see the module docstring: the stdlib's helper programs
