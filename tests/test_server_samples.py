@@ -22,8 +22,10 @@ import build_samples
 import strace_truth
 
 pytestmark = pytest.mark.slow
-SERVERS = ["nginx", "postgres", "redis"]
-MAX_OVER_TRUTH = 1.15  # slim bytes / bytes the service run touches
+SERVERS = ["nginx", "postgres", "redis", "py-flask"]
+# slim bytes / bytes the service run touches (issue 8's bound; a Python app's, issue 9's)
+MAX_OVER_TRUTH = {"py-flask": 1.3}
+DEFAULT_MAX_OVER_TRUTH = 1.15
 
 TAG = "slimmer-test/{name}:slim-" + str(os.getpid())  # runs in other checkouts share the daemon
 
@@ -94,7 +96,7 @@ def _parents(path: str) -> list[str]:
 def test_slim_server_is_close_to_what_the_service_touches(slimmed, truths, name):
     result, _ = slimmed[name]
     ratio = result.size_after / truths[name]["total_bytes"]
-    assert ratio <= MAX_OVER_TRUTH, f"{name}: slim {result.size_after} B is {ratio:.2f}x the " \
+    assert ratio <= MAX_OVER_TRUTH.get(name, DEFAULT_MAX_OVER_TRUTH), f"{name}: slim {result.size_after} B is {ratio:.2f}x the " \
                                     f"{truths[name]['total_bytes']} B touched"
 
 

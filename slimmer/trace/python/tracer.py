@@ -46,11 +46,18 @@ from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
 from slimmer.trace.python.served import served_directory
 from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
 from slimmer.trace.python.startup import startup_modules
-from slimmer.trace.python.syspath import derive_sys_path
+from slimmer.trace.python.syspath import SysPath, derive_sys_path
 
 ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
 STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
+# Stdlib modules that read system files from a list of their own, through a loop no call shows:
+# the files that exist are read (mimetypes.knownfiles, CPython 3.8 to 3.13).
+STDLIB_SYSTEM_FILES = {
+    "mimetypes": ("/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types", "/etc/apache/mime.types",
+                  "/etc/apache2/mime.types", "/usr/local/etc/httpd/conf/mime.types",
+                  "/usr/local/lib/netscape/mime.types", "/usr/local/etc/mime.types"),
+}
 # Functions of stdlib modules that serve the module's own command line (`python -m random`),
 # called from its `__main__` block, or the stdlib's tests (`test.support`), not programs.
 COMMAND_LINE_FUNCTIONS = frozenset({"main", "_main", "_demo", "_script"})
@@ -188,6 +195,9 @@ class PythonTracer:
             why = reasons.startup("codecs looked up by name at run time", program)
             for module in self._modules_under(env, encodings):
                 found += self._import(env, module, why, None, True)
+        # site puts a directory on sys.path only when it exists: kept, even empty, the path stays the same
+        found += [Need(entry, f"on sys.path of {program}", optional=True, data=True) for entry in env.sys_path.entries
+                  if not entry.endswith(".zip")]
         for pth in env.sys_path.pth_files:
             found.append(Need(pth, f"read at start-up by site ({program})"))
         for line in env.sys_path.pth_imports:
@@ -212,10 +222,20 @@ class PythonTracer:
             spec = env.finder.find(module) or beside.find(module)
             if spec is None or (spec.origin and env.interpreter.in_stdlib(spec.origin)):
                 continue
-            if env.finder.find(module) is None:
-                found += self._emit_chain(env, beside, module, reasons.named_by_string(where))
-            else:
-                found += self._import(env, module, reasons.named_by_string(where), None, True, full=True)
+            # found in the working directory only: the server puts it first on sys.path (gunicorn's
+            # --chdir, uvicorn's --app-dir, celery), so that the module's own imports find its neighbours
+            importing = env if env.finder.find(module) is not None else self._working_directory_first(env, cwd)
+            found += self._import(importing, module, reasons.named_by_string(where), None, True, full=True)
+        return found
+
+    def _working_directory_first(self, env: PythonEnv, cwd: str) -> PythonEnv:
+        """`env` with the working directory in front of sys.path."""
+        entries = [cwd, *(entry for entry in env.sys_path.entries if entry != cwd)]
+        key = (env.interpreter.executable, tuple(entries), env.optimize)
+        found = self._envs.get(key)
+        if found is None:
+            sys_path = SysPath(entries, env.sys_path.pth_files, env.sys_path.pth_imports)
+            found = self._envs[key] = PythonEnv(env.fs, env.interpreter, sys_path, env.optimize, env.env)
         return found
 
     # -- the tracer --
@@ -290,7 +310,7 @@ class PythonTracer:
                 continue
             found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
         assert self.resolver is not None
-        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn)
+        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn, self.strict)
         for call in facts.calls:
             if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
                     (call.main_only and not is_main):
@@ -419,13 +439,6 @@ class PythonTracer:
             found += self._module_files(env, env.finder, spec, reason)
         return found
 
-    def _emit_chain(self, env: PythonEnv, finder: ModuleFinder, module: str, why: str) -> list[Need]:
-        found: list[Need] = []
-        for spec in finder.chain(module):
-            reason = why if spec.name == module else reasons.package_of(module, why)
-            found += self._module_files(env, finder, spec, reason)
-        return found
-
     def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
         """The files one module is made of, once per environment."""
         key = (id(env), spec.name)
@@ -456,6 +469,9 @@ class PythonTracer:
         if pattern is not None and env.interpreter.in_stdlib(spec.origin):
             for name in sorted(fnmatch.filter(env.finder.listing(env.interpreter.stdlib), pattern + ".py")):
                 found += self._import(env, name[:-3], f"imported by {spec.name} by a name the build sets", None, True)
+        if spec.name in STDLIB_SYSTEM_FILES and env.interpreter.in_stdlib(spec.origin):
+            found += [Need(path, f"system file read by {spec.name} (its list of known files)", optional=True,
+                           data=True) for path in STDLIB_SYSTEM_FILES[spec.name]]
         dist = env.distributions.owner(spec.origin)
         if dist is not None:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
