@@ -199,3 +199,24 @@ def test_modules_run_with_m_keep_what_their_main_block_imports(docker_client, sa
                 assert served and all(path in kept for path in served)
                 assert kept.reasons[served[0]].text.startswith(f"inside {spec.cwd} (files http.server serves by the paths")
     assert not any(missing.values()), missing
+
+
+def test_console_scripts_and_framework_folders_from_code(sample_archive):
+    """`load_entry_point` finds the function through the distribution's metadata; the folders
+    jinja2's FileSystemLoader and Starlette's StaticFiles read are relative to the working
+    directory, kept whole (requests name their files)."""
+    code = ("from pkg_resources import load_entry_point; import jinja2; from starlette.staticfiles import StaticFiles; "
+            "load_entry_point('hello-service==1.4.0', 'console_scripts', 'hello-selftest'); "
+            "jinja2.FileSystemLoader(['/usr/share/zoneinfo/Europe']); StaticFiles(directory='../etc/ssl')")
+    with open_analysis(f"docker-archive:{sample_archive('py-venv-server')}") as opened:
+        spec = run_spec(opened.image.config, entrypoint=f'/opt/venv/bin/python -c "{code}"')
+        assert spec.cwd == "/srv"
+        traced = trace_image(opened.fs, spec)
+        site = "/opt/venv/lib/python3.11/site-packages"
+        reasons = {path: reason.text for path, reason in traced.keep.reasons.items()}
+        assert reasons[f"{site}/hello_service-1.4.0.dist-info"].startswith(
+            "metadata of hello_service, whose entry point console_scripts:hello-selftest is loaded at the command line")
+        assert f"{site}/hello_service/selftest.py" in reasons
+        for folder in ("/usr/share/zoneinfo/Europe", "/etc/ssl"):
+            assert reasons[folder].startswith("files served or rendered by"), folder
+            assert all(entry.path in reasons for entry in opened.fs.walk(folder)), folder
