@@ -219,8 +219,18 @@ class PythonTracer:
         self._visited.add(path)
         found: list[Need] = []
         for ref in self._pending.pop(path, []):
-            found += self._analyse(ref, entry, ctx)
+            found += self._analyse(self._current(ref), entry, ctx)
         return found
+
+    def _current(self, ref: ModuleRef) -> ModuleRef:
+        """A queued module in the mode its module has now: `_make_full` and `_make_deep` may have
+        widened it since it was queued."""
+        key = (id(ref.env), ref.name)
+        if key in self._full and not (ref.full and not ref.shallow):
+            return ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True)
+        if key in self._deep and ref.shallow:
+            return ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full)
+        return ref
 
     def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
         """Queue a module for reading when the closure reaches it; a file the closure already
@@ -539,9 +549,6 @@ class PythonTracer:
             if entry is not None:
                 found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full), entry,
                                        self.resolver.ctx)
-        for refs in self._pending.values():
-            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, r.full) if (id(r.env), r.name) == key else r
-                       for r in refs]
         return found
 
     def _make_full(self, env: PythonEnv, module: str) -> list[Need]:
@@ -557,9 +564,6 @@ class PythonTracer:
             if entry is not None:
                 found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True), entry,
                                        self.resolver.ctx)
-        for refs in self._pending.values():
-            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, True) if (id(r.env), r.name) == key else r
-                       for r in refs]
         return found
 
     def _builtin(self, env: PythonEnv, module: str) -> bool:
