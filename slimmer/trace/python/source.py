@@ -25,6 +25,7 @@ _LANGUAGE = Language(tree_sitter_python.language())
 _WORD = re.compile(rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*")
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" + bytes(range(0x80, 0x100)))
 _DOT = ord(".")
+_BLANKS = b" \t\f\v\r\n\\"
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
 _ASSIGNMENTS = frozenset({"assignment", "augmented_assignment"})
 
@@ -178,6 +179,9 @@ def _imports(node: Node) -> list[ImportUse]:
 
 
 def dotted_text(node: Node) -> str:
+    """`a.b.c` of a dotted name: its text without the spaces and line continuations it may hold."""
+    if node.type == "dotted_name" and not node.has_error:
+        return (node.text or b"").translate(None, _BLANKS).decode("utf-8", "replace")
     return ".".join((part.text or b"").decode("utf-8", "replace") for part in node.named_children
                     if part.type == "identifier")
 
