@@ -9,7 +9,6 @@ runs on. The facts of a file depend only on its bytes and are cached by content.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ _LANGUAGE = Language(tree_sitter_python.language())
 _WORD = re.compile(rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*")
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" + bytes(range(0x80, 0x100)))
 _DOT = ord(".")
+_DOT_AFTER = re.compile(rb"(?:\s|\\)*\.")  # a name's attribute may follow across spaces and lines
 _BLANKS = b" \t\f\v\r\n\\"
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
 _ASSIGNMENTS = frozenset({"assignment", "augmented_assignment"})
@@ -113,26 +113,23 @@ def _attributes(data: bytes, root: Node, aliases: dict[str, str], converter: Con
     imported name followed by a dot (possibly across spaces or lines), then the node there."""
     found = set()
     for name in aliases:
-        for match in _head_pattern(name).finditer(data):
-            start = match.start()
-            if start and (data[start - 1] in _WORD_BYTES or data[start - 1] == _DOT):
-                continue
-            head = root.descendant_for_byte_range(start, start + len(name.encode()))
-            parent = head.parent if head is not None and head.type == "identifier" else None
-            if parent is None or parent.type != "attribute" or parent.child_by_field_name("object") != head:
-                continue
-            chain = parent
-            while chain.parent is not None and chain.parent.type == "attribute":
-                chain = chain.parent
-            dotted_name = dotted(chain)
-            if dotted_name is not None:
-                found.add(converter.resolve_name(dotted_name))
+        needle = name.encode()
+        start = data.find(needle)
+        while start >= 0:
+            end = start + len(needle)
+            if (start == 0 or (data[start - 1] not in _WORD_BYTES and data[start - 1] != _DOT)) and \
+                    _DOT_AFTER.match(data, end):
+                head = root.descendant_for_byte_range(start, end)
+                parent = head.parent if head is not None and head.type == "identifier" else None
+                if parent is not None and parent.type == "attribute" and parent.child_by_field_name("object") == head:
+                    chain = parent
+                    while chain.parent is not None and chain.parent.type == "attribute":
+                        chain = chain.parent
+                    dotted_name = dotted(chain)
+                    if dotted_name is not None:
+                        found.add(converter.resolve_name(dotted_name))
+            start = data.find(needle, end)
     return frozenset(found)
-
-
-@functools.lru_cache(maxsize=8192)
-def _head_pattern(name: str) -> re.Pattern[bytes]:
-    return re.compile(re.escape(name.encode()) + rb"(?:\s|\\)*\.")
 
 
 def _interesting_calls(index: TokenIndex, words: frozenset[bytes]) -> list[Node]:
