@@ -28,8 +28,8 @@ from slimmer.slim import SlimOptions, slim
 import build_samples
 import strace_truth
 
-SAMPLES = ["c-app", "sh-app", "hooks-app", "curl-app", "iconv-pairs", "tz-zones", "nginx", "postgres", "redis",
-           *PYTHON_COMMANDS]
+SAMPLES = ["c-app", "sh-app", "hooks-app", "curl-app", "iconv-pairs", "tz-zones", "perl-app", "nginx", "postgres",
+           "redis", *PYTHON_COMMANDS]
 
 
 def measure(name: str, workdir: Path) -> tuple[dict, dict, int]:

@@ -10,7 +10,7 @@ the result through `docker load`); slim / floor is the cost of everything else (
 indexing, tracing, packing). Each timing is the best of --repeat runs; before every slim run and
 every load the bench tag is removed (untimed), so both pay the same daemon work.
 
-    python bench/bench_slim.py                   # c-app, sh-app, py-app
+    python bench/bench_slim.py                   # c-app, sh-app, perl-app, py-app, node-express
     python bench/bench_slim.py --only c-app
     python bench/bench_slim.py --no-verify       # skip the docker-run comparison column
 
@@ -40,9 +40,7 @@ from slimmer.slim import SlimOptions, slim  # noqa: E402
 import build_samples  # noqa: E402
 import strace_truth  # noqa: E402
 
-SAMPLES = ["c-app", "sh-app", "py-app"]
-# Samples whose app slimmer cannot trace yet: sizes are still reported, the image is not expected to run.
-NOT_TRACED = {"py-app": "Python tracer not implemented yet"}
+SAMPLES = ["c-app", "sh-app", "perl-app", "py-app", "node-express"]
 
 
 def bench_tag(name: str) -> str:
@@ -141,15 +139,14 @@ def main() -> int:
                              "verified": verified})
 
         print(f"slim IMAGE, daemon -> daemon; timings best of {args.repeat}; sizes in MB (1e6 B)")
-        print(f"{'sample':8} {'fat':>7} {'slim':>6} {'truth':>6} {'slim/truth':>10} {'fat/slim':>8}  "
+        print(f"{'sample':12} {'fat':>7} {'slim':>6} {'truth':>6} {'slim/truth':>10} {'fat/slim':>8}  "
               f"{'slim s':>6} {'save s':>6} {'load s':>6} {'floor s':>7} {'slim/floor':>10}  verify")
         for r in rows:
             floor = r["t_save"] + r["t_load"]
-            note = f"  ({NOT_TRACED[r['name']]})" if r["name"] in NOT_TRACED else ""
-            print(f"{r['name']:8} {mb(r['fat']):>7} {mb(r['slim']):>6} {mb(r['truth']):>6} "
+            print(f"{r['name']:12} {mb(r['fat']):>7} {mb(r['slim']):>6} {mb(r['truth']):>6} "
                   f"{r['slim'] / r['truth']:>9.2f}x {r['fat'] / r['slim']:>7.1f}x  "
                   f"{r['t_slim']:>6.2f} {r['t_save']:>6.2f} {r['t_load']:>6.2f} {floor:>7.2f} "
-                  f"{r['t_slim'] / floor:>9.2f}x  {r['verified']}{note}")
+                  f"{r['t_slim'] / floor:>9.2f}x  {r['verified']}")
         print("fat, slim: `docker image inspect` Size; truth: bytes the app touches (fixtures/strace_truth.py);")
         print("floor: docker save of the fat image (to /dev/null) + docker load of the slim image's tar")
     finally:

@@ -44,7 +44,7 @@ FOOD = r"""
 #include <stdio.h>
 static const char *paths[] = {"/etc/food/food.conf", "/usr/share/food/", "/var/lib/food/cache", "/run/food.pid",
                               "/proc/self/status", "/etc/food/missing.conf", "/var/spool/food/*.job",
-                              "/etc/food/plugins.d/*.conf", 0};
+                              "/var/log/food/access.log",                               "/etc/food/plugins.d/*.conf", 0};
 int main(void) { for (int i = 0; paths[i]; i++) puts(paths[i]); return 0; }
 """
 FOOD_CONF = b"""# food's configuration; /etc/secret is only in this comment
@@ -54,6 +54,7 @@ include /etc/food/conf.d/*.conf;
 include /etc/food/extra/*;
 root /srv/food/www;
 pid /run/food/food.pid;
+error_log /var/log/food/error.log;
 load_module modules/mod_x.so;
 """
 
@@ -76,6 +77,7 @@ def food(tmp_path_factory):
         ("var/food/a.db", b"a"), ("var/food/b.db", b"b"),
         ("var/spool/food/x.job", b"x"), ("var/spool/food/y.txt", b"y"), ("etc/food/plugins.d/", Dir()),
         ("var/lib/food/", Dir(mode=0o750, uid=105, gid=107)), ("var/log/food/", Dir(mode=0o2750, gid=4)),
+        ("var/log/food/access.log", Symlink("/dev/stdout")), ("var/log/food/error.log", Symlink("/dev/stderr")),
         ("run/", Dir()),
         ("var/lib/dpkg/status", STATUS),
         ("var/lib/dpkg/info/foo-daemon.list",
@@ -119,6 +121,10 @@ def test_a_program_keeps_what_it_names_and_what_its_configuration_names(food):
     assert keep.reasons["/run"].text.startswith("directory of /run/food.pid, which /usr/sbin/food creates")
     assert keep.reasons["/etc/food/plugins.d"].text == \
         "directory listed by the glob /etc/food/plugins.d/*.conf compiled into /usr/sbin/food"
+    # logs linked to the container's output, as official images do: the links are what the image holds
+    assert keep.reasons["/var/log/food/access.log"].text == \
+        "path compiled into /usr/sbin/food, a symlink to /dev/stdout"
+    assert keep.reasons["/var/log/food/error.log"].text == "named in /etc/food/food.conf, a symlink to /dev/stderr"
     assert keep.rules["/var/lib/food"] in ("compiled-in", "dpkg")
     state = food.get("/var/lib/food")
     assert (state.mode & 0o7777, state.uid, state.gid) == (0o750, 105, 107)  # what the packer copies

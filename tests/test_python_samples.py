@@ -160,3 +160,63 @@ def test_python_strict_keeps_no_package_data(sample_archive):
     template = "/opt/venv/lib/python3.11/site-packages/hello_service/templates/index.html"
     assert template in default.keep and template not in strict.keep
     assert set(strict.keep.reasons) < set(default.keep.reasons)
+
+
+# stdlib modules people run with -m: what their `if __name__ == "__main__":` block imports runs
+RUN_AS_MAIN = ["http.server", "json.tool", "zipfile", "tarfile", "calendar", "gzip", "uuid", "ast", "timeit",
+               "base64", "pydoc"]
+
+
+def test_modules_run_with_m_keep_what_their_main_block_imports(docker_client, sample_image, sample_archive):
+    """`python3 -m MODULE --help` for a family of stdlib modules: every module the real interpreter
+    imports (`-X importtime`) that is a file in the image is kept; http.server's working directory
+    is kept whole, since the paths of requests choose its files."""
+    loop = f"for m in {' '.join(RUN_AS_MAIN)}; do echo \"== $m\" >&2; python3 -X importtime -m $m --help 2>&1 >/dev/null " \
+           "</dev/null | grep '^import time:' >&2; done"
+    out = docker_client.containers.run(sample_image("py-app"), ["-c", loop], entrypoint=["sh"], network_mode="none",
+                                       remove=True, stderr=True, stdout=False).decode()
+    imported: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        if line.startswith("== "):
+            current = imported.setdefault(line[3:], set())
+        else:
+            current.add(line.split("|")[-1].strip())
+    assert set(imported) == set(RUN_AS_MAIN) and "argparse" in imported["http.server"]
+    missing: dict[str, list[str]] = {}
+    with open_analysis(f"docker-archive:{sample_archive('py-app')}") as opened:
+        for module in RUN_AS_MAIN:  # one trace each: what one module's main block needs must not come from another
+            spec = run_spec(opened.image.config, entrypoint=f"python3 -m {module} --help")
+            kept = trace_image(opened.fs, spec).keep
+            interpreter = discover(opened.fs, "/usr/bin/python3", spec.env)
+            invocation = parse_invocation(["-m", module, "--help"])
+            assert interpreter is not None and invocation is not None
+            sys_path = derive_sys_path(opened.fs, interpreter, invocation, spec.env, None, spec.cwd, "/root")
+            finder = ModuleFinder(opened.fs, sys_path.entries, interpreter.extension_suffixes)
+            missing[module] = sorted(name for name in imported[module] if (found := finder.find(name)) is not None
+                                     and found.origin and found.origin not in kept)
+            if module == "http.server":
+                served = [entry.path for entry in opened.fs.walk(spec.cwd)]
+                assert served and all(path in kept for path in served)
+                assert kept.reasons[served[0]].text.startswith(f"inside {spec.cwd} (files http.server serves by the paths")
+    assert not any(missing.values()), missing
+
+
+def test_console_scripts_and_framework_folders_from_code(sample_archive):
+    """`load_entry_point` finds the function through the distribution's metadata; the folders
+    jinja2's FileSystemLoader and Starlette's StaticFiles read are relative to the working
+    directory, kept whole (requests name their files)."""
+    code = ("from pkg_resources import load_entry_point; import jinja2; from starlette.staticfiles import StaticFiles; "
+            "load_entry_point('hello-service==1.4.0', 'console_scripts', 'hello-selftest'); "
+            "jinja2.FileSystemLoader(['/usr/share/zoneinfo/Europe']); StaticFiles(directory='../etc/ssl')")
+    with open_analysis(f"docker-archive:{sample_archive('py-venv-server')}") as opened:
+        spec = run_spec(opened.image.config, entrypoint=f'/opt/venv/bin/python -c "{code}"')
+        assert spec.cwd == "/srv"
+        traced = trace_image(opened.fs, spec)
+        site = "/opt/venv/lib/python3.11/site-packages"
+        reasons = {path: reason.text for path, reason in traced.keep.reasons.items()}
+        assert reasons[f"{site}/hello_service-1.4.0.dist-info"].startswith(
+            "metadata of hello_service, whose entry point console_scripts:hello-selftest is loaded at the command line")
+        assert f"{site}/hello_service/selftest.py" in reasons
+        for folder in ("/usr/share/zoneinfo/Europe", "/etc/ssl"):
+            assert reasons[folder].startswith("files served or rendered by"), folder
+            assert all(entry.path in reasons for entry in opened.fs.walk(folder)), folder

@@ -123,13 +123,13 @@ class CommandResolver:
     def handler_for(self, real_program: str, called_as: str) -> ArgvHandler | None:
         """By the name it was called as (busybox applets, `sh` -> dash), then the real file's name."""
         for name in (posixpath.basename(called_as), posixpath.basename(real_program)):
-            handler = self.handlers.get(name) or self.handlers.get(_strip_version(name))
+            handler = self.handlers.get(name) or self.handlers.get(strip_version(name))
             if handler is not None:
                 return handler
         return None
 
 
-def _strip_version(name: str) -> str:
+def strip_version(name: str) -> str:
     """Handlers register plain names: "python3.11" and "python3" find the one for "python"."""
     return name.rstrip("0123456789.") or name
 

@@ -23,9 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from slimmer.rootfs.entry import Entry
-from slimmer.rootfs.filekind import FileKind
 from slimmer.trace.closure import Need, TraceContext
-from slimmer.trace.elf.reader import ElfError
 from slimmer.trace.elf.tracer import ElfTracer
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -96,12 +94,8 @@ class DataRulesTracer:
                 yield from self._missing_from_bundle(ctx, why)
 
     def _imports(self, entry: Entry, ctx: TraceContext) -> frozenset[str]:
-        if ctx.kind(entry) is not FileKind.ELF:
-            return frozenset()
-        try:
-            return self.elf.loader(ctx).info(entry).undefined
-        except ElfError:
-            return frozenset()
+        info = self.elf.object_info(entry, ctx)
+        return frozenset() if info is None else info.undefined
 
     @staticmethod
     def _missing_from_bundle(ctx: TraceContext, why: str) -> Iterable[Need]:

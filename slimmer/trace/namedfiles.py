@@ -8,11 +8,22 @@ from __future__ import annotations
 import re
 
 from slimmer.rootfs.entry import EntryType
-from slimmer.rootfs.fs import RootFS, SymlinkLoopError
+from slimmer.rootfs.fs import Resolved, RootFS, SymlinkLoopError
 from slimmer.trace.closure import Need
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w./$}-])/(?:[\w.+@%=-]+/)*[\w.+@%=-]+")
 VIRTUAL_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
+
+
+def is_virtual(path: str) -> bool:
+    """A path in a filesystem the container runtime provides, never in the image."""
+    return (path + "/").startswith(VIRTUAL_FILESYSTEMS)
+
+
+def link_to_virtual(resolved: Resolved) -> bool:
+    """A lookup that went through symlinks into a filesystem the runtime provides: the link is
+    what the image holds (an official image's /var/log/nginx/error.log -> /dev/stderr)."""
+    return resolved.entry is None and bool(resolved.symlinks) and is_virtual(resolved.path)
 
 
 def named_files(fs: RootFS, text: str, where: str) -> list[Need]:
@@ -23,7 +34,7 @@ def named_files(fs: RootFS, text: str, where: str) -> list[Need]:
         if line.lstrip().startswith("#"):
             continue
         for path in ABSOLUTE_PATH.findall(line):
-            if path.startswith(VIRTUAL_FILESYSTEMS):
+            if is_virtual(path):
                 continue
             try:
                 entry = fs.lookup(path)

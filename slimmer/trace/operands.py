@@ -20,7 +20,7 @@ from typing import Literal
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.argv import is_dynamic
 from slimmer.trace.closure import Need
-from slimmer.trace.namedfiles import VIRTUAL_FILESYSTEMS
+from slimmer.trace.namedfiles import is_virtual
 
 Listing = Literal["entries", "recursive"] | None
 
@@ -89,7 +89,7 @@ def operand_needs(fs: RootFS, argv: list[str], reason: str, cwd: str) -> list[Ne
 def existing_path(fs: RootFS, word: str, cwd: str) -> str | None:
     """The normalised path of an existing file or directory (not `/` itself, not a virtual one)."""
     path = posixpath.normpath(posixpath.join(cwd, word))
-    if path == "/" or (path + "/").startswith(VIRTUAL_FILESYSTEMS):
+    if path == "/" or is_virtual(path):
         return None
     try:
         entry = fs.lookup(path)

@@ -15,7 +15,7 @@ from slimmer.rootfs.entry import Entry
 from slimmer.rootfs.filekind import FileKind
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.dpkg.database import DpkgDatabase, Package
-from slimmer.trace.elf.reader import ET_EXEC, ElfError
+from slimmer.trace.elf.reader import ET_EXEC
 from slimmer.trace.elf.tracer import ElfTracer
 
 # conffiles read by other services (or by tools that set up users), not by the package's programs
@@ -57,11 +57,8 @@ class PackageTracer:
         kind = ctx.kind(entry)
         if kind is FileKind.SCRIPT:
             return True
-        if kind is not FileKind.ELF:
-            return False
-        try:
-            info = self.elf.loader(ctx).info(entry)
-        except ElfError:
+        info = self.elf.object_info(entry, ctx)
+        if info is None:
             return False
         return info.type == ET_EXEC or (info.interp is not None and info.soname is None)
 

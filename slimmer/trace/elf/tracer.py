@@ -66,6 +66,16 @@ class ElfTracer:
             ctx.note(path, "; ".join(tree.notes))
         return self._needs_of(tree)
 
+    def object_info(self, entry: Entry, ctx: TraceContext) -> ElfInfo | None:
+        """The ELF facts of a kept file for the tracers that read them (imports, strings, type);
+        None when it is no ELF object or one the loader cannot use (needs() warns about those)."""
+        if ctx.kind(entry) is not FileKind.ELF:
+            return None
+        try:
+            return self.loader(ctx).info(entry)
+        except ElfError:
+            return None
+
     # -- for `slim trace` / `slim why` and tests --
 
     def loader(self, ctx: TraceContext) -> ImageLoader:

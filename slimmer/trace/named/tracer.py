@@ -90,15 +90,11 @@ class NamedDataTracer:
                 self._name(state, value, f"{variable}={value} in the image Env")
 
     def _object(self, path: str, entry: Entry, ctx: TraceContext) -> None:
-        loader = self.elf.loader(ctx)
-        try:
-            info = loader.info(entry)
-        except ElfError:
-            return
-        if info.type not in (ET_EXEC, ET_DYN):
+        info = self.elf.object_info(entry, ctx)
+        if info is None or info.type not in (ET_EXEC, ET_DYN):
             return
         label = info.soname or posixpath.basename(path)
-        literals = loader.literals(entry, info)
+        literals = self.elf.loader(ctx).literals(entry, info)
         program = info.interp is not None or info.type == ET_EXEC
         for state in self._states:
             loaders = state.row.loaders

@@ -13,10 +13,8 @@ import re
 from collections.abc import Iterable
 
 from slimmer.rootfs.entry import Entry
-from slimmer.rootfs.filekind import FileKind
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import CommandResolver
-from slimmer.trace.elf.reader import ElfError
 from slimmer.trace.elf.tracer import ElfTracer
 
 SHELL = "/bin/sh"
@@ -35,19 +33,15 @@ class CommandLinesTracer:
         self.resolver = resolver
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
-        if ctx.kind(entry) is not FileKind.ELF:
-            return []
-        loader = self.elf.loader(ctx)
-        try:
-            info = loader.info(entry)
-        except ElfError:
+        info = self.elf.object_info(entry, ctx)
+        if info is None:
             return []
         calls = sorted(info.undefined & SHELL_FUNCTIONS)
         if not calls:
             return []
         why = f"{path} imports {', '.join(calls)}"
         needs = [Need(SHELL, f"the shell system() and popen() run ({why})", optional=True, rule=self.name)]
-        for text in loader.literals(entry, info).strings:
+        for text in self.elf.loader(ctx).literals(entry, info).strings:
             if _COMMAND_LINE.fullmatch(text) and self.resolver.find(text.split(" ", 1)[0], ctx.cwd) is not None:
                 needs += self.resolver.needs([SHELL, "-c", text], f"command line {text!r} in {path} ({why})",
                                              ctx.cwd, path)

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from slimmer.rootfs.entry import Entry
-from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import RootFS, SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
+from slimmer.trace.commands import strip_version
 from slimmer.trace.datarules import DATA_RULES
-from slimmer.trace.elf.reader import ET_DYN, ET_EXEC, ElfError
+from slimmer.trace.elf.reader import ET_DYN, ET_EXEC
 from slimmer.trace.elf.rodata import Literals, glued_names
 from slimmer.trace.elf.tracer import ElfTracer
+from slimmer.trace.namedfiles import is_virtual, link_to_virtual
 from slimmer.trace.paths.registry import Readers
 
 # the C library and loaders (their own paths are followed by the rules for what programs call)
@@ -39,7 +40,9 @@ GLIBC_PATHS = (
     "/usr", "/usr/lib", "/usr/lib/*-linux-*", "/usr/lib/*-linux-*/gconv*", "/usr/lib/getconf", "/usr/lib/locale*",
     "/usr/share/locale", "/usr/share/zoneinfo", "/var/log/wtmp*", "/var/profile", "/var/run/*", "/var/tmp",
 )
-VIRTUAL = ("/proc/", "/sys/", "/dev/")
+# paths an interpreter opens only when the code it runs asks, kept by the tracer of that code:
+# perl runs /bin/sh for a command string with shell metacharacters (its Perl tracer sees them)
+LEFT_TO_LANGUAGE: dict[str, tuple[str, ...]] = {"perl": ("/bin/sh",)}
 
 
 @dataclass(frozen=True)
@@ -78,24 +81,23 @@ class CompiledPathsTracer:
         self.table = table
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
-        if ctx.kind(entry) is not FileKind.ELF:
-            return []
-        loader = self.elf.loader(ctx)
-        try:
-            info = loader.info(entry)
-        except ElfError:
+        info = self.elf.object_info(entry, ctx)
+        if info is None:
             return []
         label = info.soname or posixpath.basename(path)
         if info.type not in (ET_EXEC, ET_DYN) or any(fnmatch.fnmatchcase(label, p) for p in RUNTIME):
             return []
         if any(r.library is not None and r.library.search(path) for r in DATA_RULES):
             return []
-        literals = loader.literals(entry, info)
+        literals = self.elf.loader(ctx).literals(entry, info)
         static = info.interp is None and not info.needed
+        left = LEFT_TO_LANGUAGE.get(strip_version(posixpath.basename(path)), ())
         needs: list[Need] = []
         for named in (_go_paths(literals, ctx.fs) if literals.go else literals.paths):
             named = posixpath.normpath(named)
             if static and not literals.go and any(fnmatch.fnmatchcase(named, p) for p in GLIBC_PATHS):
+                continue
+            if named in left:
                 continue
             needs += self._named(path, named, ctx, guessed=literals.go)
         if not literals.go:
@@ -107,7 +109,7 @@ class CompiledPathsTracer:
         """A glob compiled in: the program lists its directory (which must exist, even empty)
         and reads what matches."""
         directory = posixpath.dirname(pattern)
-        if directory == "/" or directory.startswith(VIRTUAL) or directory + "/" in VIRTUAL:
+        if directory == "/" or is_virtual(directory):
             return []
         if not _is_dir(ctx.fs, directory):
             return []
@@ -116,12 +118,15 @@ class CompiledPathsTracer:
             Need(match, why, optional=True, rule="compiled-in") for match in ctx.fs.glob(pattern)]
 
     def _named(self, program: str, named: str, ctx: TraceContext, guessed: bool) -> list[Need]:
-        if named == "/" or named.startswith(VIRTUAL) or named + "/" in VIRTUAL:
+        if named == "/" or is_virtual(named):
             return []
         try:
             resolved = ctx.fs.resolve(named)
         except SymlinkLoopError:
             return []
+        if link_to_virtual(resolved):
+            return [Need(named, f"path compiled into {program}, a symlink to {resolved.path}", optional=True,
+                         rule="compiled-in", data=True)]
         if resolved.entry is None:
             return [] if guessed else _missing(program, named, ctx.fs)
         self.readers.add(program, resolved.path, resolved.entry.is_dir)
@@ -155,7 +160,7 @@ def _missing(program: str, named: str, fs: RootFS) -> list[Need]:
 
 def _go_paths(literals: Literals, fs: RootFS) -> list[str]:
     """Existing paths in a Go program's string data, found from the top-level directories."""
-    starts = [f"/{name}/" for name in fs.listdir("/") if f"/{name}/" not in VIRTUAL and _is_dir(fs, f"/{name}")]
+    starts = [f"/{name}/" for name in fs.listdir("/") if not is_virtual(f"/{name}") and _is_dir(fs, f"/{name}")]
 
     def children(prefix: str) -> list[str]:
         return [n + "/" if _is_dir(fs, posixpath.join(prefix, n)) else n for n in fs.listdir(prefix)]

@@ -26,6 +26,7 @@ from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.elf import extras
+from slimmer.trace.namedfiles import is_virtual, link_to_virtual
 from slimmer.trace.paths.registry import Readers
 
 MAX_CONFIG_BYTES = 4 << 20
@@ -88,7 +89,7 @@ class ConfigTracer:
         """What `candidate` names; `pattern`: it may be a glob (a glob's match is a name, whatever
         characters it holds)."""
         candidate = posixpath.normpath(candidate)
-        if candidate.startswith(("/proc/", "/sys/", "/dev/")) or candidate == "/":
+        if is_virtual(candidate) or candidate == "/":
             return []
         if pattern and _GLOB.search(candidate):
             directory = posixpath.dirname(candidate)
@@ -104,6 +105,8 @@ class ConfigTracer:
             return []
         entry = resolved.entry
         why = f"named in {config}"
+        if link_to_virtual(resolved):
+            return [Need(candidate, f"{why}, a symlink to {resolved.path}", optional=True, rule="config", data=True)]
         if entry is None:
             return self._parent(config, candidate, ctx) if absolute else []
         self._named.add(resolved.path)

@@ -19,6 +19,7 @@ class PerlCommand:
     modules: list[str] = field(default_factory=list)  # -M/-m MODULE (without its =args), -d:NAME
     code: list[str] = field(default_factory=list)  # -e/-E lines
     search_path: bool = False  # -S: look the program up in PATH
+    taint: bool = False  # -T or -t: ${^TAINT} is true
     program: str | None = None
     args: list[str] = field(default_factory=list)
 
@@ -66,6 +67,7 @@ def _switches(words: list[str], command: PerlCommand) -> list[str]:
                 break
             if switch == "S":
                 command.search_path = True
+            command.taint = command.taint or switch in "Tt"
             j += 1
             if switch in _TAKES_DIGITS:
                 digits = "0123456789abcdefABCDEF" if word[j:j + 1] == "x" and switch == "0" else "01234567"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from slimmer.trace.perl.conditions import Guard, Guards
 from slimmer.trace.perl.source import PerlSource
 
 _NAME = r"[A-Za-z_]\w*(?:::\w+)*"
@@ -55,6 +56,7 @@ class Load:
     optional: bool = False
     is_file: bool = False
     glob: bool = False  # `name` is a pattern: every file it matches is a candidate
+    guard: Guard | None = None  # the condition a `require` or `do` runs under, when known
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Dynamic:
 
     line: int
     text: str
+    runs: bool = False  # a command (that may go through the shell), not a module
 
 
 @dataclass
@@ -95,6 +98,7 @@ def scan(source: PerlSource, optional: bool = False, first_line: int = 1) -> Sta
         _merge(found, nested)
     code = _blank(code, [(start, end) for start, end, _ in evals])
     blocks = _eval_blocks(code)
+    guards = Guards(code)
 
     def line(offset: int) -> int:
         return first_line + source.line_of(offset) - 1
@@ -111,10 +115,12 @@ def scan(source: PerlSource, optional: bool = False, first_line: int = 1) -> Sta
         module, quoted, variable = m.groups()
         if not _starts_statement(code, m.start(), expression=True):
             continue
+        guard = guards.at(m.start(), m.end())
         if module:
-            found.loads.append(Load(module, line(m.start()), "require", in_eval(m.start())))
+            found.loads.append(Load(module, line(m.start()), "require", in_eval(m.start()), guard=guard))
         elif quoted and _literal(quoted) is not None:
-            found.loads.append(Load(_literal(quoted) or "", line(m.start()), "require", in_eval(m.start()), True))
+            found.loads.append(Load(_literal(quoted) or "", line(m.start()), "require", in_eval(m.start()), True,
+                                    guard=guard))
         elif quoted and _candidates(quoted):
             found.loads.append(Load(_candidates(quoted) or "", line(m.start()), "require", True, True, glob=True))
         else:
@@ -124,7 +130,8 @@ def scan(source: PerlSource, optional: bool = False, first_line: int = 1) -> Sta
         if not _starts_statement(code, m.start(), expression=True):
             continue
         if quoted and _literal(quoted) is not None:
-            found.loads.append(Load(_literal(quoted) or "", line(m.start()), "do", True, True))
+            found.loads.append(Load(_literal(quoted) or "", line(m.start()), "do", True, True,
+                                    guard=guards.at(m.start(), m.end())))
         elif variable:
             found.dynamic.append(Dynamic(line(m.start()), m.group(0).strip()))
     packages = [(m.start(), m.group(1)) for m in _PACKAGE.finditer(code) if _starts_statement(code, m.start())]
@@ -178,8 +185,13 @@ def _runs(found: Statements, code: str, line) -> None:
             _command(found, line(m.start()), "open pipe", _top_level_split(m.group(3).rstrip(") ")))
         else:
             text = _literal(m.group(4) or "")
-            if text is not None and text.strip() not in ("-|", "|-") and (text.rstrip().endswith("|")
-                                                                       or text.lstrip().startswith("|")):
+            quoted = m.group(4) or ""
+            if quoted[1:-1].strip() in ("-|", "|-") or not (quoted[1:-1].rstrip().endswith("|")
+                                                             or quoted[1:-1].lstrip().startswith("|")):
+                continue
+            if text is None:
+                found.dynamic.append(Dynamic(line(m.start()), f"open pipe {quoted}", runs=True))
+            else:
                 found.runs.append(Run(line(m.start()), "open pipe", shell=text.strip().strip("|").strip()))
     for m in _BACKTICKS.finditer(code):
         text = next(g for g in (m.group(1), m.group(2), m.group(3), m.group(5)) if g is not None)
@@ -191,7 +203,7 @@ def _command(found: Statements, line: int, how: str, items: list[str]) -> None:
     values = [_literal(item.strip()) for item in items if item.strip()]
     if not values or values[0] is None:
         if items and items[0].strip():
-            found.dynamic.append(Dynamic(line, f"{how} {', '.join(i.strip() for i in items)}"))
+            found.dynamic.append(Dynamic(line, f"{how} {', '.join(i.strip() for i in items)}", runs=True))
         return
     if len(values) == 1:
         text = values[0]

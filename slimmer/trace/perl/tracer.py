@@ -6,6 +6,11 @@ the role "perl"; the tracer then reads each Perl file once and keeps what its st
 searched in that `@INC` (plus its `use lib` directories), transitively: modules get the role
 too, and XS objects (`auto/Foo/Bar/Bar.so`) the role "perl-xs", so the ELF tracer follows
 their libraries and this tracer their implicit `attributes` module.
+
+A `require` under a condition this perl decides waits for it (conditions.py): under
+`${^TAINT}` for a perl command line with `-T`/`-t`, under a module's option for another Perl
+file that names the option; one that never runs here (`$^O eq 'MSWin32'`) is not followed.
+perl's compiled-in /bin/sh is kept here, for the code that runs a command string through it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from slimmer.rootfs.entry import Entry, EntryType
 from slimmer.rootfs.fs import SymlinkLoopError
@@ -20,7 +26,9 @@ from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.elf.reader import ElfError, parse_elf, read_strings
 from slimmer.trace.namedfiles import named_files
+from slimmer.trace.paths.commandlines import SHELL
 from slimmer.trace.perl.cmdline import parse_perl_args
+from slimmer.trace.perl.conditions import TAINT, Guard, declared_options
 from slimmer.trace.perl.implicit import implicit_loads
 from slimmer.trace.perl.inc import Inc, compiled_inc, core_dirs, environment_dirs
 from slimmer.trace.perl.source import PerlSource
@@ -32,6 +40,18 @@ XS_ROLE = "perl-xs"
 _ATTRIBUTES_IMPORT = "Perl_apply_attrs_string"
 _LOAD_MODULE_IMPORTS = frozenset({"Perl_load_module", "Perl_load_module_nocontext", "Perl_require_pv"})
 _MODULE_STRING = re.compile(rb"\0([A-Z][A-Za-z0-9_]*(?:::[A-Za-z0-9_]+)*)(?=\0)")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A guarded load, followed once its trigger is met by other code than its own."""
+
+    load: Load
+    inc: Inc
+    where: str  # the code whose own mentions do not meet the trigger
+    warn_to: str | None
+    what: str | None = None  # how the reason names the load, when not by its statement
 
 
 class PerlTracer:
@@ -43,6 +63,10 @@ class PerlTracer:
         self.resolver = resolver
         self._inc_of: dict[str, Inc] = {}  # real path of a kept Perl file -> @INC it is run with
         self._compiled: dict[str, tuple[str, ...]] = {}  # real path of an interpreter -> its @INC
+        self._waiting: dict[str, list[_Waiting]] = {}  # trigger -> the loads waiting for it
+        self._met: dict[str, dict[str, str]] = {}  # trigger -> the first two codes that met it -> how
+        self._guarded: dict[str, dict[str, Load]] = {}  # Perl file -> module -> its guarded load there
+        self._xs_of: dict[str, str] = {}  # real path of an XS object -> the Perl file that loads it
 
     def handlers(self) -> dict[str, ArgvHandler]:
         return {"perl": self.run_perl}
@@ -57,7 +81,7 @@ class PerlTracer:
             return []
         command = parse_perl_args(argv[1:], ctx.env.get("PERL5OPT", ""))
         inc = self._inc(interpreter, command.include)
-        found: list[Need] = []
+        found: list[Need] = self._meet(TAINT, f"perl runs with -T ({reason})", "") if command.taint else []
         for module in command.modules:
             found += self._load(Load(module, 0, "-M"), inc, f"the perl command line ({reason})", None)
         if command.code:
@@ -93,8 +117,15 @@ class PerlTracer:
         quiet = inc.in_core(where)
         warn_to = None if quiet else requester or ""
         found: list[Need] = []
+        # a module's own options (its package defaults) are named in it for itself, not set
+        for word in {w.lower() for w in _IDENTIFIER.findall(source.code)} - declared_options(source.code):
+            found += self._meet(word, f"named in {where}", where)
+        self._guarded[where] = {load.name: load for load in statements.loads if load.guard is not None}
         for load in statements.loads:
-            found += self._load(load, inc, where, warn_to)
+            if load.guard is None:
+                found += self._load(load, inc, where, warn_to)
+            elif load.guard.trigger is not None:
+                found += self._wait(load.guard.trigger, _Waiting(load, inc, where, warn_to))
         for module, line, why in implicit_loads(source):
             found += self._load(Load(module, line, "implicit"), inc, where, warn_to,
                                 f"{module}, loaded by perl for {why},")
@@ -105,17 +136,48 @@ class PerlTracer:
         # perl's own library runs programs only as fallbacks and for people at a terminal (a pager,
         # infocmp, pwd when getcwd fails): they are not followed.
         for run in [] if quiet else statements.runs:
-            argv = list(run.argv) if run.argv else ["/bin/sh", "-c", run.shell or ""]
+            argv = list(run.argv) if run.argv else [SHELL, "-c", run.shell or ""]
             found += self.resolver.needs(argv, f"run by {run.how} at {where}:{run.line}", ctx.cwd, requester)
+        built = [] if quiet else [d for d in statements.dynamic if d.runs]
+        if built:
+            found.append(Need(SHELL, f"the shell perl runs a command string with metacharacters through "
+                                     f"(command built at run time at {where}:{built[0].line})", optional=True))
         found += named_files(ctx.fs, source.code, where)
         if statements.dynamic and not quiet:
             lines = ", ".join(f"{d.line} ({d.text[:60]})" for d in statements.dynamic)
             ctx.warn(requester, f"{where}: Perl code names what it loads or runs at run time, line {lines}")
         return found
 
-    def _load(self, load: Load, inc: Inc, where: str, warn_to: str | None, what: str | None = None) -> list[Need]:
+    def _wait(self, trigger: str, waiting: _Waiting) -> list[Need]:
+        """A guarded load: followed now when other code met its trigger already, else later."""
+        how = next((how for by, how in self._met.get(trigger, {}).items() if by != waiting.where), None)
+        if how is not None:
+            return self._release(waiting, how)
+        self._waiting.setdefault(trigger, []).append(waiting)
+        return []
+
+    def _meet(self, trigger: str, how: str, by: str) -> list[Need]:
+        """`by` (a Perl file or command line) meets `trigger`: the loads of other code waiting for it."""
+        met = self._met.setdefault(trigger, {})
+        if len(met) < 2:  # one of two differs from any waiting code
+            met.setdefault(by, how)
+        waiting = self._waiting.pop(trigger, [])
+        mine = [w for w in waiting if w.where == by]
+        if mine:
+            self._waiting[trigger] = mine
+        return [need for w in waiting if w.where != by for need in self._release(w, how)]
+
+    def _release(self, waiting: _Waiting, how: str) -> list[Need]:
+        load = waiting.load
+        guard = load.guard
+        when = f", run as {guard.condition} holds ({how})" if guard else ""
+        return self._load(load, waiting.inc, waiting.where, waiting.warn_to, waiting.what, when)
+
+    def _load(self, load: Load, inc: Inc, where: str, warn_to: str | None, what: str | None = None,
+              when: str = "") -> list[Need]:
         """The file a `use`/`require`/`do` loads: the first match in @INC. `warn_to` is the file a
-        missing module is reported for ("" for a command line), None for no report."""
+        missing module is reported for ("" for a command line), None for no report; `when` is the
+        condition it ran under."""
         what = what or f"{load.how} {load.name}"
         at = f"{where}:{load.line}" if load.line else where
         if load.glob:
@@ -127,7 +189,7 @@ class PerlTracer:
                 self.resolver.ctx.warn(warn_to or None, f"{at}: {what} not found in @INC")
             return []
         self._inc_of.setdefault(self.resolver.real_path(path), inc)
-        return [Need(path, f"{what} at {at}", role=ROLE)]
+        return [Need(path, f"{what} at {at}{when}", role=ROLE)]
 
     def _candidates(self, pattern: str, inc: Inc, reason: str) -> list[Need]:
         """Every file of @INC a run-time name could pick (the first of each name, as perl would)."""
@@ -160,7 +222,9 @@ class PerlTracer:
             if warn_to is not None:
                 self.resolver.ctx.warn(warn_to or None, f"{where}:{line}: XS object {relative} of {module} not found")
             return []
-        self._inc_of.setdefault(self.resolver.real_path(path), inc)
+        real = self.resolver.real_path(path)
+        self._inc_of.setdefault(real, inc)
+        self._xs_of.setdefault(real, where)
         return [Need(path, f"XS object of {module}, loaded at {where}:{line}", role=XS_ROLE)]
 
     def _xs_object_needs(self, path: str, entry: Entry, ctx: TraceContext) -> list[Need]:
@@ -176,11 +240,30 @@ class PerlTracer:
         if _LOAD_MODULE_IMPORTS & info.undefined:
             # It loads modules by name (PerlIO::encoding loads Encode): the names among its strings.
             read_at = lambda off, size: ctx.fs.read(entry, size, off)  # noqa: E731
-            for raw in dict.fromkeys(read_strings(read_at, info, _MODULE_STRING)):
-                name = raw.decode("ascii")
-                found += self._load(Load(name, 0, "implicit"), inc, path, None,
-                                    f"{name}, named in an XS object that loads modules by name,")
+            owner = self._xs_of.get(path, "")
+            names = [raw.decode("ascii") for raw in dict.fromkeys(read_strings(read_at, info, _MODULE_STRING))]
+            for name in names:
+                what = f"{name}, named in an XS object that loads modules by name,"
+                guard = self._xs_guard(path, owner, name, names)
+                if guard is None:
+                    found += self._load(Load(name, 0, "implicit"), inc, path, None, what)
+                elif guard.trigger is not None:
+                    waiting = _Waiting(Load(name, 0, "implicit", guard=guard), inc, owner, None, what)
+                    found += self._wait(guard.trigger, waiting)
         return found
+
+    def _xs_guard(self, path: str, owner: str, module: str, names: list[str]) -> Guard | None:
+        """The condition an XS object loads `module` under: the one its Perl code loads it under
+        (Data::Dumper's `$s->{deparse}`), or its own package's variable named as the module ends
+        (Storable.so reads `$Storable::Deparse` and loads B::Deparse: an option of its users)."""
+        guarded = self._guarded.get(owner, {}).get(module)
+        if guarded is not None:
+            return guarded.guard
+        package = "::".join(posixpath.dirname(path.partition("/auto/")[2]).split("/"))
+        variable = f"{package}::{module.rpartition('::')[2]}"
+        if package and module.rpartition("::")[0] not in ("", package) and variable in names:
+            return Guard(variable.rpartition("::")[2].lower(), f"${variable}")
+        return None
 
     def _autosplit(self, packages: list[str], inc: Inc, where: str) -> list[Need]:
         """AutoLoader reads auto/PACKAGE/autosplit.ix and the .al files of the subroutines it calls."""

@@ -41,6 +41,13 @@ from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
 ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
 STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
+# Stdlib modules that read system files from a list of their own, through a loop no call shows:
+# the files that exist are read (mimetypes.knownfiles, CPython 3.8 to 3.13).
+STDLIB_SYSTEM_FILES = {
+    "mimetypes": ("/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types", "/etc/apache/mime.types",
+                  "/etc/apache2/mime.types", "/usr/local/etc/httpd/conf/mime.types",
+                  "/usr/local/lib/netscape/mime.types", "/usr/local/etc/mime.types"),
+}
 # Functions of stdlib modules that serve the module's own command line (`python -m random`),
 # called from its `__main__` block, or the stdlib's tests (`test.support`), not programs.
 COMMAND_LINE_FUNCTIONS = frozenset({"main", "_main", "_demo", "_script"})
@@ -79,6 +86,7 @@ class ImportGraph(ABC):
         self._visited: set[str] = set()  # real paths the closure has handed to `needs`
         self._analysed: set[tuple[int, str, bool, bool]] = set()
         self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
+        self._run_as_main: set[tuple[int, str]] = set()  # (env, module) run with -m: its __name__ is "__main__"
         self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
         self._deep: set[tuple[int, str]] = set()  # (env, module) read beyond module level (not shallow)
         self._shallow_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only
@@ -188,17 +196,18 @@ class ImportGraph(ABC):
         attributes = facts.attributes if ref.full else \
             frozenset(a for a in facts.attributes if a.split(".", 1)[0] != ref.top)
         found += self._referenced(env, attributes)
+        is_main = ref.name == "__main__" or (id(env), ref.name) in self._run_as_main
         for use in facts.imports:
-            if use.main_only and ref.name != "__main__":
+            if use.main_only and not is_main:
                 continue
             if use.on_attribute and not self._asked_for(ref, use):
                 continue
             found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
         assert self.resolver is not None
-        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn)
+        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn, self.strict)
         for call in facts.calls:
             if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
-                    (call.main_only and ref.name != "__main__"):
+                    (call.main_only and not is_main):
                 continue
             if stdlib and call.call.func not in IMPORTING:
                 continue  # see the module docstring: the stdlib's helper programs
@@ -299,14 +308,6 @@ class ImportGraph(ABC):
         return found
 
 
-    def _emit_chain(self, env: PythonEnv, finder: ModuleFinder, module: str, why: str) -> list[Need]:
-        found: list[Need] = []
-        for spec in finder.chain(module):
-            reason = why if spec.name == module else reasons.package_of(module, why)
-            found += self._module_files(env, finder, spec, reason)
-        return found
-
-
     def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
         """The files one module is made of, once per environment."""
         key = (id(env), spec.name)
@@ -337,6 +338,9 @@ class ImportGraph(ABC):
         if pattern is not None and env.interpreter.in_stdlib(spec.origin):
             for name in sorted(fnmatch.filter(env.finder.listing(env.interpreter.stdlib), pattern + ".py")):
                 found += self._import(env, name[:-3], f"imported by {spec.name} by a name the build sets", None, True)
+        if spec.name in STDLIB_SYSTEM_FILES and env.interpreter.in_stdlib(spec.origin):
+            found += [Need(path, f"system file read by {spec.name} (its list of known files)", optional=True,
+                           data=True) for path in STDLIB_SYSTEM_FILES[spec.name]]
         dist = env.distributions.owner(spec.origin)
         if dist is not None:
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))

@@ -67,22 +67,23 @@ class DistributionIndex:
 
     def entry_points(self, group: str) -> list[tuple[Distribution, str]]:
         """(distribution, module) of every entry point of `group` on the path."""
-        found = []
-        for folder in self.folders:
-            for dist in self.in_folder(folder):
-                text = self._read(posixpath.join(dist.path, "entry_points.txt"))
-                if not text:
-                    continue
-                parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-                parser.optionxform = str  # type: ignore[assignment,method-assign]
-                try:
-                    parser.read_string(text)
-                except configparser.Error:
-                    continue
-                if parser.has_section(group):
-                    for _, value in parser.items(group):
-                        found.append((dist, value.split(":", 1)[0].strip()))
-        return found
+        return [(dist, module) for folder in self.folders for dist in self.in_folder(folder)
+                for module in self.entry_point_modules(dist, group).values()]
+
+    def entry_point_modules(self, dist: Distribution, group: str) -> dict[str, str]:
+        """Entry point name -> the module it loads, of one distribution's `group`."""
+        text = self._read(posixpath.join(dist.path, "entry_points.txt"))
+        if not text:
+            return {}
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            return {}
+        if not parser.has_section(group):
+            return {}
+        return {name: value.split(":", 1)[0].strip() for name, value in parser.items(group)}
 
     def _read(self, path: str) -> str | None:
         entry = self.fs.lookup(path)

@@ -6,6 +6,7 @@ time zones, resources of packages, distributions' metadata)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,13 +29,28 @@ SPAWN_VECTOR = frozenset({"os.spawnv", "os.spawnve", "os.spawnvp", "os.spawnvpe"
 SPAWN_LIST = frozenset({"os.spawnl", "os.spawnle", "os.spawnlp", "os.spawnlpe"})
 NATIVE = frozenset({"ctypes.CDLL", "ctypes.PyDLL", "ctypes.cdll.LoadLibrary", "ctypes.pydll.LoadLibrary",
                     "ctypes.util.find_library"})
-OPENING = frozenset({"open", "io.open", "builtins.open"})
+# opening a file by its path: the built-in, and pathlib's methods on a path (`Path(__file__).parent / "x"`)
+OPENING = frozenset({"open", "io.open", "builtins.open", "@open", "@read_text", "@read_bytes"})
 RESOURCES = frozenset({"importlib.resources.files", "importlib.resources.read_text", "importlib.resources.read_binary",
                        "importlib.resources.open_text", "importlib.resources.open_binary", "importlib.resources.path",
                        "importlib_resources.files", "pkgutil.get_data"})
 METADATA = frozenset({"importlib.metadata.version", "importlib.metadata.distribution", "importlib.metadata.metadata",
                       "importlib.metadata.files", "importlib.metadata.requires", "importlib_metadata.version"})
 ENTRY_POINTS = frozenset({"importlib.metadata.entry_points", "importlib_metadata.entry_points"})
+# folders an app object serves or renders from, beside the module its import name names:
+# keyword -> (its position, the framework's default folder)
+APP_FOLDERS: dict[str, dict[str, tuple[int, str | None]]] = {
+    "flask.Flask": {"static_folder": (2, "static"), "template_folder": (6, "templates")},
+    "flask.Blueprint": {"static_folder": (2, None), "template_folder": (4, None)},
+    "flask.blueprints.Blueprint": {"static_folder": (2, None), "template_folder": (4, None)},
+}
+APP_IMPORT_NAME = {"flask.Flask": 0, "flask.Blueprint": 1, "flask.blueprints.Blueprint": 1}
+# folders of files named by requests or templates, relative to the working directory: keyword -> position
+CWD_FOLDERS: dict[str, tuple[str, int]] = {
+    "jinja2.FileSystemLoader": ("searchpath", 0), "jinja2.loaders.FileSystemLoader": ("searchpath", 0),
+    "starlette.staticfiles.StaticFiles": ("directory", 0), "fastapi.staticfiles.StaticFiles": ("directory", 0),
+    "starlette.templating.Jinja2Templates": ("directory", 0), "fastapi.templating.Jinja2Templates": ("directory", 0),
+}
 LIBRARY_FOLDERS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")  # glibc's default search folders
 
 
@@ -62,6 +78,7 @@ class CallSite:
     module: str
     cwd: str
     warn: Callable[[str | None, str], None]  # each warning once
+    strict: bool = False  # --python-strict: modules only, no folders of data
 
 
 def call_effects(use: CallUse, site: CallSite) -> CallEffects:
@@ -87,6 +104,10 @@ def call_effects(use: CallUse, site: CallSite) -> CallEffects:
         _distribution(call, names, use.line, site, effects)
     elif func in ENTRY_POINTS:
         _entry_points(call, names, use.line, site, effects)
+    elif func in APP_FOLDERS or func in CWD_FOLDERS:
+        _folders(call, names, use.line, site, effects)
+    elif func.rpartition(".")[2] == "load_entry_point":
+        _load_entry_point(call, names, use.line, site, effects)
     return effects
 
 
@@ -210,7 +231,7 @@ def _opening(call: Call, names: dict[str, str], line: int, site: CallSite, effec
     except SymlinkLoopError:
         return
     if entry is not None and entry.is_file:
-        effects.needs.append(Need(absolute, f"opened at {reasons.at(site.path, line)}", optional=True))
+        effects.needs.append(Need(absolute, f"opened at {reasons.at(site.path, line)}", optional=True, data=True))
 
 
 def _zone(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:
@@ -238,6 +259,62 @@ def _distribution(call: Call, names: dict[str, str], line: int, site: CallSite, 
     if dist is not None:
         effects.needs.append(Need(dist.path, f"metadata of {name} read at {reasons.at(site.path, line)}",
                                   recursive=True))
+
+
+def _folders(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:
+    """The folders a web framework reads files from by the names requests and templates give
+    (which files is the clients' input, so each folder is kept whole)."""
+    if site.strict:
+        return
+    where = reasons.at(site.path, line)
+    folders: list[str] = []
+    if call.func in CWD_FOLDERS:
+        keyword, position = CWD_FOLDERS[call.func]
+        value = evaluate(call.argument(position, keyword), names)
+        for name in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            if isinstance(name, str):
+                folders.append(posixpath.join(site.cwd, name))
+    else:
+        import_name = evaluate(call.argument(APP_IMPORT_NAME[call.func], "import_name"), names)
+        root = _module_folder(import_name, site) if isinstance(import_name, str) else None
+        for keyword, (position, default) in APP_FOLDERS[call.func].items():
+            argument = call.argument(position, keyword)
+            named = evaluate(argument, names) if argument is not None else default
+            if isinstance(named, str) and root is not None:
+                folders.append(posixpath.join(root, named))
+    for folder in folders:
+        effects.needs.append(Need(posixpath.normpath(folder), f"files served or rendered by {call.func} at {where}",
+                                  recursive=True, optional=True, data=True))
+
+
+def _module_folder(module: str, site: CallSite) -> str | None:
+    """The folder of the module `module` (a framework's root path for its import name)."""
+    if module == site.module and site.path:
+        return posixpath.dirname(site.path)
+    spec = site.env.finder.find(module)
+    if spec is None or spec.origin is None:
+        return None
+    return posixpath.dirname(spec.origin)
+
+
+def _load_entry_point(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:
+    """`load_entry_point("dist==1.0", "console_scripts", "name")`: the console scripts setuptools
+    writes (Debian's /usr/bin/* among them) find their function through the distribution's
+    metadata, with pkg_resources or with importlib.metadata's `distribution()`."""
+    values = [evaluate(call.argument(i, keyword), names) for i, keyword in enumerate(("dist", "group", "name"))]
+    if not all(isinstance(value, str) for value in values):
+        return
+    requirement, group, name = (str(value) for value in values)
+    dist = site.env.distributions.named(re.split(r"[=<>!~ \[;]", requirement, maxsplit=1)[0])
+    if dist is None:
+        site.warn(site.path, f"line {line}: load_entry_point() of {requirement!r}: no such distribution on sys.path")
+        return
+    where = reasons.at(site.path, line)
+    effects.needs.append(Need(dist.path, f"metadata of {dist.name}, whose entry point {group}:{name} is loaded "
+                                         f"at {where}", recursive=True))
+    module = site.env.distributions.entry_point_modules(dist, group).get(name)
+    if module is not None:
+        effects.imports.append(module)
 
 
 def _entry_points(call: Call, names: dict[str, str], line: int, site: CallSite, effects: CallEffects) -> None:

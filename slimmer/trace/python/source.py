@@ -42,8 +42,10 @@ INTERESTING_CALLS = frozenset({
     # native libraries
     "CDLL", "PyDLL", "LoadLibrary", "find_library",
     # data
-    "open", "ZoneInfo", "files", "read_text", "read_binary", "open_text", "open_binary", "get_data",
-    "version", "distribution", "metadata", "entry_points", "setlocale", "extend",
+    "open", "ZoneInfo", "files", "read_text", "read_binary", "read_bytes", "open_text", "open_binary", "get_data",
+    "version", "distribution", "metadata", "entry_points", "load_entry_point", "setlocale", "extend",
+    # folders web frameworks serve and render from
+    "Flask", "Blueprint", "FileSystemLoader", "StaticFiles", "Jinja2Templates",
 })
 _MAIN_TEST = re.compile(rb"""^\s*(__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)\s*$""")
 _SCOPES = frozenset({"function_definition", "lambda"})

@@ -19,9 +19,10 @@ from slimmer.trace.python.finder import ModuleFinder
 from slimmer.trace.python.graph import ROLE, ModuleRef
 from slimmer.trace.python.interpreter import Interpreter, discover
 from slimmer.trace.python.invocation import Invocation, parse_invocation
+from slimmer.trace.python.served import served_directory
 from slimmer.trace.python.source import parse_source
 from slimmer.trace.python.startup import startup_modules
-from slimmer.trace.python.syspath import derive_sys_path
+from slimmer.trace.python.syspath import SysPath, derive_sys_path
 
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
 _MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
@@ -62,6 +63,11 @@ class PythonTracer(DynamicImports):
             found += self._register(ModuleRef(env, "__main__", script, False, True), ctx)
         elif invocation.module is not None:
             module = invocation.module
+            self._run_as_main |= {(id(env), module), (id(env), f"{module}.__main__")}
+            served = served_directory(module, invocation.args, cwd)
+            if served is not None:
+                found.append(Need(served, f"files {module} serves by the paths of requests ({reason})",
+                                  recursive=True, optional=True, data=True))
             found += self._import(env, module, f"module run with -m ({reason})", None, True, full=True)
             spec = env.finder.find(module)
             if spec is not None and spec.is_package:
@@ -115,6 +121,9 @@ class PythonTracer(DynamicImports):
             why = reasons.startup("codecs looked up by name at run time", program)
             for module in self._modules_under(env, encodings):
                 found += self._import(env, module, why, None, True)
+        # site puts a directory on sys.path only when it exists: kept, even empty, the path stays the same
+        found += [Need(entry, f"on sys.path of {program}", optional=True, data=True) for entry in env.sys_path.entries
+                  if not entry.endswith(".zip")]
         for pth in env.sys_path.pth_files:
             found.append(Need(pth, f"read at start-up by site ({program})"))
         for line in env.sys_path.pth_imports:
@@ -140,9 +149,19 @@ class PythonTracer(DynamicImports):
             spec = env.finder.find(module) or beside.find(module)
             if spec is None or (spec.origin and env.interpreter.in_stdlib(spec.origin)):
                 continue
-            if env.finder.find(module) is None:
-                found += self._emit_chain(env, beside, module, reasons.named_by_string(where))
-            else:
-                found += self._import(env, module, reasons.named_by_string(where), None, True, full=True)
+            # found in the working directory only: the server puts it first on sys.path (gunicorn's
+            # --chdir, uvicorn's --app-dir, celery), so that the module's own imports find its neighbours
+            importing = env if env.finder.find(module) is not None else self._working_directory_first(env, cwd)
+            found += self._import(importing, module, reasons.named_by_string(where), None, True, full=True)
+        return found
+
+    def _working_directory_first(self, env: PythonEnv, cwd: str) -> PythonEnv:
+        """`env` with the working directory in front of sys.path."""
+        entries = [cwd, *(entry for entry in env.sys_path.entries if entry != cwd)]
+        key = (env.interpreter.executable, tuple(entries), env.optimize)
+        found = self._envs.get(key)
+        if found is None:
+            sys_path = SysPath(entries, env.sys_path.pth_files, env.sys_path.pth_imports)
+            found = self._envs[key] = PythonEnv(env.fs, env.interpreter, sys_path, env.optimize, env.env)
         return found
 
