@@ -130,6 +130,25 @@ def test_dependencies_of_every_kind_with_their_lines():
     assert not [d for d in found if d[0] is k.SPAWN and d[2] == ("not a program",)]  # RegExp#exec is no spawn
 
 
+EXPRESS_APP = b"""const express = require('express'); const serveStatic = require('serve-static');
+const path = require('path'); const app = express(); const admin = express();
+app.set('view engine', 'pug');
+admin.set('views', path.join(__dirname, 'admin-views')); admin.set('view engine', 'ejs');
+app.use(express.static('public')); app.use('/docs', serveStatic(path.join(__dirname, 'docs')));
+app.get('/f/:n', (req, res) => res.sendFile(req.params.n, { root: 'files' }));
+app.set('trust proxy', 1); res.set('views', 2, 3); other.set('view engine');
+"""
+
+
+def test_express_folders_and_view_engines():
+    found = {(d.kind, d.line, d.value.literal) for d in extract(EXPRESS_APP, "/srv/app/index.js", "/srv")}
+    k = DependencyKind
+    assert {(k.REQUIRE, 3, "pug"), (k.FILE, 3, "views"),  # Express's default folder, from the working directory
+            (k.FILE, 4, "/srv/app/admin-views"), (k.REQUIRE, 4, "ejs"),
+            (k.FILE, 5, "public"), (k.FILE, 5, "/srv/app/docs"), (k.FILE, 6, "files")} <= found
+    assert not {d for d in found if d[1] == 7}  # other settings, and calls that are no setting
+
+
 # -- whole traces of synthetic images ------------------------------------------------------------
 
 def pj(**fields) -> bytes:

@@ -29,6 +29,7 @@ from slimmer.probe.touched import Touch, touched_paths
 from slimmer.service.spec import load_spec
 from slimmer.slim import SlimOptions, slim
 from slimmer.trace.closure import KeepSet, Reason, TraceContext
+from slimmer.trace.dpkg.database import DpkgDatabase
 from slimmer.trace.roots import run_spec
 from slimmer.trace.session import make_tracers
 
@@ -286,20 +287,23 @@ def test_the_differences_list_the_directories_the_run_needs(tmp_path):
         (NGINX.lstrip("/"), File(b"\0", mode=0o755)), "var/lib/nginx/",
         ("var/run", Symlink("/run")), "run/", ("etc/nginx/nginx.conf", b"events {}\n"), "srv/cache/",
         ("entrypoint.sh", File(b"#!/bin/sh\nfind /hooks.d\n", mode=0o755)), ("bin/sh", File(b"\0", mode=0o755)),
-        "hooks.d/",
+        "hooks.d/", ("var/lib/dpkg/status", b"Package: nginx-common\nStatus: install ok installed\nVersion: 1\n"),
+        ("var/lib/dpkg/info/nginx-common.list", b"/.\n/var\n/var/lib\n/var/lib/nginx\n"),
     ], parents=True)).rootfs
     ctx = TraceContext(fs=fs)
     static = KeepSet(reasons={NGINX: Reason("ENTRYPOINT/CMD", None), "/etc/nginx/nginx.conf": Reason("named", NGINX)},
                      rules={NGINX: "root", "/etc/nginx/nginx.conf": "data"})
     touched = {**touched_paths(fs, accesses(CHANGES, "/")), "/hooks.d": Touch("stat", "/entrypoint.sh")}
-    found = differences(static, ctx, make_tracers(ctx)[0], touched, "nginx", "exit code 0")
+    found = differences(static, ctx, make_tracers(ctx)[0], DpkgDatabase(fs), touched, "nginx", "exit code 0")
     assert [f["path"] for f in found.missed["shell"]] == ["/hooks.d"]  # a script's misses are its interpreter's
     missed = {f["path"]: f for files in found.missed.values() for f in files}
     assert missed["/var/lib/nginx"] == {"path": "/var/lib/nginx", "type": "dir", "size": 0, "how": "parent",
-                                        "program": NGINX}
+                                        "program": NGINX, "package": "nginx-common"}
     assert missed["/run"]["how"] == "parent" and missed["/srv/cache"]["how"] == "parent"
+    assert missed["/run"]["package"] is None
     assert "/etc/nginx" not in missed  # a statically kept file is in it: it is in the slim image anyway
-    assert "    /var/lib/nginx/  (a path created or removed in it by /usr/sbin/nginx)" in found.render().splitlines()
+    assert "    /var/lib/nginx/  (a path created or removed in it by /usr/sbin/nginx; package nginx-common)" \
+        in found.render().splitlines()
 
 
 def _slim_layer(archive) -> dict[str, tarfile.TarInfo]:

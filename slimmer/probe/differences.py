@@ -2,10 +2,11 @@
 
 Two lists drive the tracers' improvement: files and directories the run used that static
 tracing did not keep (grouped by the tracer that should have found them: the one for the
-program that touched them, else the ELF or the data rules by the file's kind; a directory is
-listed unless a statically kept file is in it), and files static tracing kept that
-the run never touched (grouped by the rule that kept them, largest first). The second list is
-not a list of mistakes: a probe sees one run, static tracing keeps every path.
+program that touched them, else the ELF or the data rules by the file's kind; each with the
+Debian package that installed it; a directory is listed unless a statically kept file is in
+it), and files static tracing kept that the run never touched (grouped by the rule that kept
+them, largest first). The second list is not a list of mistakes: a probe sees one run, static
+tracing keeps every path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slimmer.rootfs.filekind import FileKind, shebang
 from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import KeepSet, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
+from slimmer.trace.dpkg.database import DpkgDatabase
 
 # The package of a program handler (slimmer.trace.<package>...) names the tracer of its language;
 # the program table's own handlers are named by their module.
@@ -46,8 +48,8 @@ class ProbeDifferences:
         lines.append(f"touched by the probe, not found by static tracing: {missed}")
         for tracer, files in self.missed.items():
             lines.append(f"  {tracer}:")
-            lines += [f"    {_shown(f)}  ({_HOW_SAID[f['how']]} by {f['program'] or 'the container start'})"
-                      for f in files]
+            lines += [f"    {_shown(f)}  ({_HOW_SAID[f['how']]} by {f['program'] or 'the container start'}"
+                      + (f"; package {f['package']})" if f["package"] else ")") for f in files]
         unused = sum(len(files) for files in self.unused.values())
         unused_bytes = sum(f["size"] for files in self.unused.values() for f in files)
         lines.append(f"kept by static tracing, never touched by the probe: {unused} files, {unused_bytes} bytes")
@@ -67,8 +69,8 @@ def _shown(file: dict) -> str:
     return file["path"] + "/" if file["type"] == EntryType.DIR.value else file["path"]
 
 
-def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, touched: dict[str, Touch],
-                command: str, outcome: str) -> ProbeDifferences:
+def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, packages: DpkgDatabase,
+                touched: dict[str, Touch], command: str, outcome: str) -> ProbeDifferences:
     fs = ctx.fs
     result = ProbeDifferences(command, outcome, len(touched))
     kept_dirs = {posixpath.dirname(path) for path in static.reasons}
@@ -81,7 +83,7 @@ def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, t
         tracer = _tracer_for(resolver, ctx, path, touch)
         result.missed.setdefault(tracer, []).append(
             {"path": path, "type": entry.type.value, "size": entry.size if entry.type is EntryType.FILE else 0,
-             "how": touch.how, "program": touch.program})
+             "how": touch.how, "program": touch.program, "package": _package(packages, path)})
     for path, reason in static.reasons.items():
         entry = fs.get(path)
         if entry is None or entry.type is not EntryType.FILE or path in touched:
@@ -90,6 +92,11 @@ def differences(static: KeepSet, ctx: TraceContext, resolver: CommandResolver, t
             {"path": path, "size": entry.size, "reason": reason.text})
     result.unused = dict(sorted(result.unused.items(), key=lambda item: -sum(f["size"] for f in item[1])))
     return result
+
+
+def _package(packages: DpkgDatabase, path: str) -> str | None:
+    package = packages.owner(path)
+    return package.name if package is not None else None
 
 
 def _has_kept_descendant(directory: str, kept_dirs: set[str]) -> bool:

@@ -37,5 +37,5 @@ def probe_trace(fs: RootFS, spec: RunSpec, options: RootOptions, exclude: tuple[
     probe_roots = tuple(Need(path, reason, optional=True) for path in touched)
     joined = trace_image(fs, spec, replace(options, extra=options.extra + probe_roots), exclude)
     resolver, _ = make_tracers(static.ctx)
-    found = differences(static.keep, static.ctx, resolver, touched, run.command, run.outcome)
+    found = differences(static.keep, static.ctx, resolver, static.packages, touched, run.command, run.outcome)
     return Probed(joined, found)

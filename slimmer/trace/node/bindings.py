@@ -25,7 +25,7 @@ _INTEROP_WRAPPERS = frozenset({"__importDefault", "__importStar", "_interopRequi
                                "_interopRequireWildcard", "__toESM", "__toCommonJS"})
 # Modules whose functions the analysis follows (names bound to them are looked for when called).
 FOLLOWED_MODULES = frozenset({"child_process", "fs", "path", "path/posix", "worker_threads", "module", "url",
-                              "cross-spawn", "execa"})
+                              "cross-spawn", "execa", "express", "serve-static"})
 
 Member = tuple[str, str | None]  # (module, member): None for the module itself
 

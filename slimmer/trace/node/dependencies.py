@@ -9,7 +9,11 @@ for one subcommand only is a dependency like a top-level `import`. Found:
   argument lists, `new Worker(...)`;
 - files: paths given to `fs` functions, and any path built from where the module is
   (`path.join(__dirname, 'views')`, `__dirname + '/x'`, `new URL('./x', import.meta.url)`): data
-  files, templates, static directories, workers.
+  files, templates, static directories, workers;
+- Express's folders, named relative to the working directory as often as not: what
+  `express.static(dir)` / `serveStatic(dir)` serve and `res.sendFile(f, {root})` sends from, and
+  for `app.set('view engine', name)` the engine Express requires by that name and the views
+  folder (`app.set('views', dir)`, by default `views`) it renders from.
 
 The places are found from the words that make them (tokens.py), not by visiting every node.
 Specifiers and paths are evaluated as far as the code allows (see evaluate.py); what remains
@@ -66,6 +70,7 @@ _FS_READERS = frozenset({
     "readlink", "realpathSync", "realpath", "copyFileSync", "copyFile", "cpSync", "cp", "watch", "watchFile",
 })
 _PATH_BUILDERS = frozenset({("path", "join"), ("path", "resolve")})
+_SERVERS_OF_FILES = frozenset({("express", "static"), ("serve-static", None)})
 _FUNCTION_BOUNDARIES = frozenset({"function_declaration", "function_expression", "arrow_function",
                                   "method_definition", "generator_function_declaration", "generator_function",
                                   "class_body", "program"})
@@ -76,9 +81,11 @@ _CALLED = {
     "child_process": frozenset(m for (module, m) in _SPAWNERS if module == "child_process" and m),
     "cross-spawn": frozenset({"spawn", "sync"}), "execa": frozenset({"execa", "execaSync", "sync"}),
     "fs": _FS_READERS, "path": frozenset({"join", "resolve"}), "worker_threads": frozenset({"Worker"}),
+    "express": frozenset({"static"}), "serve-static": frozenset(),
 }
 _MODULE_NAMES = re.compile(
-    rb"""['"`](?:node:)?(child_process|cross-spawn|execa|fs|path|worker_threads)(?:/[a-z]+)?['"`]""")
+    rb"""['"`](?:node:)?(child_process|cross-spawn|execa|fs|path|worker_threads|express|serve-static)(?:/[a-z]+)?['"`]""")
+_DEFAULT_VIEWS = "views"  # Express's default views folder, in the working directory
 # A module without any of these words loads nothing and names no file: it is not parsed.
 _ANY_DEPENDENCY = re.compile(rb"require|import|export|__dirname|__filename")
 _ANCHORS = ("__dirname", "__filename")
@@ -125,6 +132,10 @@ class _Extractor:
         for word in sorted(called - {"Worker"} | self.bindings.followed_names()):
             for node in index.nodes(word):
                 self._call_site(node)
+        for fragment in index.nodes("view engine", strings=True) + index.nodes("views", strings=True):
+            self._app_setting(fragment)
+        for node in index.nodes("sendFile"):
+            self._send_file(node)
         workers = {n for n, ms in self.bindings.modules.items() if ("worker_threads", "Worker") in ms}
         for word in sorted(workers | (called & {"Worker"})):
             for node in index.nodes(word):
@@ -235,8 +246,46 @@ class _Extractor:
                 self._spawn(_SPAWNERS[member], call, args)
             elif member[0] == "fs" and member[1] in _FS_READERS and first is not None:
                 self._add(DependencyKind.FILE, call, first)
+            elif member in _SERVERS_OF_FILES and first is not None:
+                self._add(DependencyKind.FILE, call, first)
             elif member in _PATH_BUILDERS and self._outermost_path(call) is call:
                 self._add(DependencyKind.FILE, call, call)
+
+    def _app_setting(self, fragment: Node) -> None:
+        """`app.set('view engine', 'ejs')`: Express requires the engine by that name, and renders
+        from the views folder; `app.set('views', dir)` names that folder."""
+        string = fragment.parent
+        arguments = string.parent if string is not None else None
+        call = arguments.parent if arguments is not None else None
+        if call is None or call.type != "call_expression" or arguments is None:
+            return
+        function = call.child_by_field_name("function")
+        prop = function.child_by_field_name("property") if function is not None else None
+        args = _arguments(call)
+        if prop is None or text(prop) != "set" or len(args) != 2 or args[0] != string:
+            return
+        if text(fragment) == "views":
+            self._add(DependencyKind.FILE, call, args[1])
+            return
+        self._add(DependencyKind.REQUIRE, call, args[1])
+        key = (string.start_byte, DependencyKind.FILE)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.found.append(Dependency(DependencyKind.FILE, line(call), StaticString.of(_DEFAULT_VIEWS),
+                                         optional=True))
+
+    def _send_file(self, node: Node) -> None:
+        """`res.sendFile(name, {root: dir})`: files sent from `dir` by the names of requests."""
+        parent = node.parent
+        call = is_call_of(parent) if parent is not None and parent.type == "member_expression" else None
+        args = _arguments(call) if call is not None else []
+        if call is None or len(args) < 2 or args[1].type != "object":
+            return
+        for pair in args[1].named_children:
+            key = pair.child_by_field_name("key") if pair.type == "pair" else None
+            value = pair.child_by_field_name("value") if key is not None else None
+            if key is not None and value is not None and text(key).strip("'\"") == "root":
+                self._add(DependencyKind.FILE, pair, value)
 
     def _worker(self, node: Node) -> None:
         constructor = node
