@@ -19,6 +19,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from test_python_samples import SAMPLES as PYTHON_COMMANDS  # a CLI's subcommands: its truth is their union
 
 from slimmer.slim import SlimOptions, slim
 
@@ -26,7 +29,7 @@ import build_samples
 import strace_truth
 
 SAMPLES = ["c-app", "sh-app", "hooks-app", "curl-app", "iconv-pairs", "tz-zones", "perl-app", "nginx", "postgres",
-           "redis"]
+           "redis", *PYTHON_COMMANDS]
 
 
 def measure(name: str, workdir: Path) -> tuple[dict, dict, int]:
@@ -35,7 +38,13 @@ def measure(name: str, workdir: Path) -> tuple[dict, dict, int]:
     report_path = workdir / f"{name}.json"
     result = slim(f"docker-archive:{archive}", SlimOptions(output=f"docker-archive:{workdir / name}.tar",
                                                            report=report_path))
-    return json.loads(report_path.read_text()), strace_truth.truth(name), result.size_after
+    truth = strace_truth.truth(name)
+    for command in PYTHON_COMMANDS.get(name, []):
+        run = strace_truth.truth(name, command)
+        known = {f["path"] for f in truth["files"]}
+        truth["files"] += [f for f in run["files"] if f["path"] not in known]
+    truth["total_bytes"] = sum(f["size"] for f in truth["files"])
+    return json.loads(report_path.read_text()), truth, result.size_after
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,35 @@ def test_self_referencing_assignments_end():
     assert [use.call.func for use in facts.calls] == ["open", "open"]
 
 
+def test_only_code_is_read_where_the_words_occur():
+    """The tree is visited where `import`, call names and imported names occur: their occurrences
+    in strings and comments are not code, spaced and continued attribute chains are."""
+    facts = parse_source(b'''import numpy as np
+import os.path
+# import fake; open("/etc/comment")
+text = "import fake2; subprocess.run([\'x\'])"
+x = (np
+     .random.rand)
+y = np\\
+    .linalg.norm
+name = "/etc/data"
+open(os.path.join("/srv", name))
+open(open("/etc/outer").read())
+__all__ = ["a"]
+__all__ += ["b"]
+def f():
+    name = "/etc/local"
+    return open(name)
+''')
+    assert [use.module for use in facts.imports] == ["numpy", "os.path"]
+    assert facts.attributes == {"numpy.random.rand", "numpy.linalg.norm", "os.path.join"}
+    # in the order of the source, a call before the calls in its arguments; each variable's value
+    # in its own scope (`os.path.join("/srv", "/etc/data")` is "/etc/data", as Python joins)
+    assert [(use.call.func, evaluate(use.call.args[0], {})) for use in facts.calls] == [
+        ("open", "/etc/data"), ("open", None), ("open", "/etc/outer"), ("open", "/etc/local")]
+    assert facts.all_names == ("a", "b") and facts.syntax_errors == 0
+
+
 def test_python_command_lines():
     script = parse_invocation(["-u", "-I", "/app/main.py", "--port", "80"])
     assert script is not None and script.script == "/app/main.py" and script.args == ["--port", "80"]

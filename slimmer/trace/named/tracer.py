@@ -46,6 +46,7 @@ class _State:
     done_always: bool = False
     done_everything: bool = False
     followed: set[str] = field(default_factory=set)  # names of the followed set already passed on
+    config_paths: frozenset[str] | None = None  # the catalog's configuration files, resolved (read once)
 
 
 class NamedDataTracer:
@@ -164,8 +165,10 @@ class NamedDataTracer:
         words: list[str] | None = None
         for state in self._states:
             names = state.row.names
+            if names.config and state.config_paths is None:
+                state.config_paths = frozenset(ctx.fs.resolve(c).path for c in state.catalog.config_files())
             if (names.configuration and path.startswith("/etc/")) or (
-                    names.config and path in {ctx.fs.resolve(c).path for c in state.catalog.config_files()}):
+                    names.config and state.config_paths is not None and path in state.config_paths):
                 words = self._file_words(ctx, path) if words is None else words
                 for word in words:
                     self._name(state, word, f"named in {path}")

@@ -1,14 +1,10 @@
-"""Where a word occurs in a module's syntax tree.
-
-The analysis needs few places of a module: the calls of `require`, `import`, `spawn`, the uses of
-`__dirname`. Rather than matching patterns against every node of the tree, the words are found in
-the source bytes and each occurrence is mapped to its node, so the work follows the number of
-occurrences (a 9 MB bundle has a few hundred), not the size of the tree.
-"""
+"""Where a word occurs in a JavaScript module's syntax tree (see slimmer/trace/tokens.py)."""
 
 from __future__ import annotations
 
 from tree_sitter import Node
+
+from slimmer.trace import tokens
 
 # Node types an occurrence of a name is when it is code (not inside a string or a comment).
 _NAME_TYPES = frozenset({"identifier", "property_identifier", "shorthand_property_identifier",
@@ -16,36 +12,8 @@ _NAME_TYPES = frozenset({"identifier", "property_identifier", "shorthand_propert
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
-class TokenIndex:
-    """The code occurrences of words in one parsed module, each found once."""
+class TokenIndex(tokens.TokenIndex):
+    """The code occurrences of words in one parsed JavaScript module, each found once."""
 
     def __init__(self, source: bytes, root: Node) -> None:
-        self.source = source
-        self.root = root
-        self._nodes: dict[str, list[Node]] = {}
-
-    def nodes(self, word: str, strings: bool = False) -> list[Node]:
-        """The nodes where `word` occurs as a whole word: names and keywords (and, with `strings`,
-        string contents such as the 'require' of `eval('require')`)."""
-        key = word + ("\0" if strings else "")
-        found = self._nodes.get(key)
-        if found is None:
-            found = []
-            needle = word.encode()
-            source = self.source
-            start = source.find(needle)
-            while start >= 0:
-                end = start + len(needle)
-                if (start == 0 or source[start - 1] not in _WORD_BYTES) and \
-                        (end == len(source) or source[end] not in _WORD_BYTES):
-                    node = self.root.descendant_for_byte_range(start, end)
-                    while node is not None and node.parent is not None and node.parent.type == node.type \
-                            and node.parent.start_byte == start and node.parent.end_byte == end:
-                        node = node.parent  # the keyword of `import(...)` is inside its own (import) node
-                    if node is not None and node.start_byte == start and node.end_byte == end and \
-                            (node.type in _NAME_TYPES or node.type == word
-                             or (strings and node.type == "string_fragment")):
-                        found.append(node)
-                start = source.find(needle, end)
-            self._nodes[key] = found
-        return found
+        super().__init__(source, root, _NAME_TYPES, _WORD_BYTES, "string_fragment")

@@ -7,7 +7,8 @@ with tree-sitter-python), bytecode.py (sourceless modules), extensions.py (what 
 modules import by name), finder.py (modules on sys.path),
 outside.py (programs, native libraries, data), metadata.py (dist-info), packagedata.py (data
 inside packages), environment.py (one interpreter with its sys.path), reasons.py (sentences),
-tracer.py (the handler and the tracer plug-in).
+tracer.py (the handler of `python` command lines), graph.py (the walk over the modules it
+reaches), dynamic.py (what imports by computed names keep).
 """
 
 from slimmer.trace.python.tracer import PythonTracer

@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser
 
 from slimmer.trace.python.expressions import MAX_DEPTH, Call, Converter, Expr, dotted, strings_in
+from slimmer.trace.tokens import TokenIndex
 
 _LANGUAGE = Language(tree_sitter_python.language())
-_QUERY = Query(_LANGUAGE, """
-(import_statement) @import
-(import_from_statement) @import
-(future_import_statement) @future
-(call function: [(identifier) (attribute)] @callee) @call
-(assignment left: (identifier) @target right: (_) @value) @assign
-(augmented_assignment left: (identifier) @target right: (_) @value) @assign
-(attribute object: (identifier) @attribute_head)
-""")
+# Words of a file: the keywords and names the analysis looks for are among them (non-ASCII bytes
+# are parts of names: Python's identifiers may be any letters).
+_WORD = re.compile(rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*")
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" + bytes(range(0x80, 0x100)))
+_DOT = ord(".")
+_DOT_AFTER = re.compile(rb"(?:\s|\\)*\.")  # a name's attribute may follow across spaces and lines
+_BLANKS = b" \t\f\v\r\n\\"
+_IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_ASSIGNMENTS = frozenset({"assignment", "augmented_assignment"})
 
 # Calls whose arguments are worth reading, by the last part of their name: checked on the text
 # before the full name is resolved, which keeps the walk over every call of a big file cheap.
@@ -88,34 +89,67 @@ class ModuleFacts:
 
 
 def parse_source(data: bytes) -> ModuleFacts:
+    """The facts of one file. The tree is parsed whole (Python's indentation allows nothing less),
+    but only visited where the words that matter occur: `import`, the names of INTERESTING_CALLS,
+    the names imports bind, `__all__`; a file's words are listed once, so words it lacks cost nothing."""
     tree = Parser(_LANGUAGE).parse(data)
-    captures = QueryCursor(_QUERY).captures(tree.root_node)
-    imports = [use for node in captures.get("import", []) for use in _imports(node)]
-    imports += [ImportUse("__future__", 0, (), node.start_point.row + 1, False) for node in captures.get("future", [])]
-    aliases = _aliases(imports, captures.get("import", []))
-    assignments = _assignments(captures.get("assign", []))
+    words = frozenset(_WORD.findall(data))
+    index = TokenIndex(data, tree.root_node, frozenset({"identifier"}), _WORD_BYTES, "string_content")
+    statements = [node.parent for node in index.nodes("import")] if b"import" in words else []
+    import_nodes = [node for node in statements if node is not None and node.type in _IMPORT_STATEMENTS]
+    imports = [use for node in import_nodes for use in _imports(node)]
+    imports += [ImportUse("__future__", 0, (), node.start_point.row + 1, False) for node in statements
+                if node is not None and node.type == "future_import_statement"]
+    aliases = _aliases(imports, import_nodes)
+    assignments = _Assignments(index, words)
     converter = assignments.converter = Converter(aliases, assignments.lookup)
-    calls = []
-    for node in captures.get("call", []):
-        callee = node.child_by_field_name("function")
-        if callee is None or callee.text is None:
-            continue
-        last = callee.text.rsplit(b".", 1)[-1].decode("utf-8", "replace")
-        if last in INTERESTING_CALLS:
-            calls.append(CallUse(converter.call(node), node.start_point.row + 1, _guarded(node), _lazy(node),
-                                 _main_only(node), _in_getattr(node), _parameters(node)))
-    attributes = set()
-    imported_names = {name.encode() for name in aliases}
-    for head in captures.get("attribute_head", []):
-        if head.text in imported_names and head.parent is not None:
-            chain = head.parent
-            while chain.parent is not None and chain.parent.type == "attribute":
-                chain = chain.parent
-            name = dotted(chain)
-            if name is not None:
-                attributes.add(converter.resolve_name(name))
+    calls = [CallUse(converter.call(node), node.start_point.row + 1, _guarded(node), _lazy(node), _main_only(node),
+                     _in_getattr(node), _parameters(node)) for node in _interesting_calls(index, words)]
     return ModuleFacts(tuple(imports), tuple(calls), assignments.all_names(converter),
-                       _error_lines(tree.root_node) if tree.root_node.has_error else 0, frozenset(attributes))
+                       _error_lines(tree.root_node) if tree.root_node.has_error else 0,
+                       _attributes(data, tree.root_node, aliases, converter))
+
+
+def _attributes(data: bytes, root: Node, aliases: dict[str, str], converter: Converter) -> frozenset[str]:
+    """The dotted names used on imported names (`np.random.rand` of `import numpy as np`): each
+    imported name followed by a dot (possibly across spaces or lines), then the node there."""
+    found = set()
+    for name in aliases:
+        needle = name.encode()
+        start = data.find(needle)
+        while start >= 0:
+            end = start + len(needle)
+            if (start == 0 or (data[start - 1] not in _WORD_BYTES and data[start - 1] != _DOT)) and \
+                    _DOT_AFTER.match(data, end):
+                head = root.descendant_for_byte_range(start, end)
+                parent = head.parent if head is not None and head.type == "identifier" else None
+                if parent is not None and parent.type == "attribute" and parent.child_by_field_name("object") == head:
+                    chain = parent
+                    while chain.parent is not None and chain.parent.type == "attribute":
+                        chain = chain.parent
+                    dotted_name = dotted(chain)
+                    if dotted_name is not None:
+                        found.add(converter.resolve_name(dotted_name))
+            start = data.find(needle, end)
+    return frozenset(found)
+
+
+def _interesting_calls(index: TokenIndex, words: frozenset[bytes]) -> list[Node]:
+    """The calls of a name (`open(...)`) or attribute (`subprocess.run(...)`) whose last part is
+    one of INTERESTING_CALLS, in the order of the source (a call before the calls inside it)."""
+    calls: dict[int, Node] = {}
+    for word in INTERESTING_CALLS:
+        if word.encode() not in words:
+            continue
+        for node in index.nodes(word):
+            callee = node.parent if node.parent is not None and node.parent.type == "attribute" and \
+                node.parent.child_by_field_name("attribute") == node else node
+            call = callee.parent
+            if call is None or call.type != "call" or call.child_by_field_name("function") != callee:
+                continue
+            if (callee.text or b"").rsplit(b".", 1)[-1].decode("utf-8", "replace") in INTERESTING_CALLS:
+                calls[call.id] = call
+    return sorted(calls.values(), key=lambda call: (call.start_byte, -call.end_byte))
 
 
 def _imports(node: Node) -> list[ImportUse]:
@@ -144,6 +178,9 @@ def _imports(node: Node) -> list[ImportUse]:
 
 
 def dotted_text(node: Node) -> str:
+    """`a.b.c` of a dotted name: its text without the spaces and line continuations it may hold."""
+    if node.type == "dotted_name" and not node.has_error:
+        return (node.text or b"").translate(None, _BLANKS).decode("utf-8", "replace")
     return ".".join((part.text or b"").decode("utf-8", "replace") for part in node.named_children
                     if part.type == "identifier")
 
@@ -157,7 +194,8 @@ def _imported_name(node: Node) -> str:
 
 def _aliases(imports: list[ImportUse], nodes: list[Node]) -> dict[str, str]:
     """Local name -> dotted name it stands for: `import os.path` binds os; `import numpy as np`
-    binds np; `from subprocess import run as go` binds go to subprocess.run."""
+    binds np; `from subprocess import run as go` binds go to subprocess.run. A name bound twice
+    by `as` or `from` stands for its last binding in the source, as when both statements run."""
     aliases: dict[str, str] = {}
     for node in nodes:
         if node.type == "import_statement":
@@ -279,19 +317,36 @@ def _guarded(node: Node) -> bool:
 
 
 @dataclass
-class _Assignments:
-    """Variables assigned exactly once in their scope (module or function): their value is known."""
+class _Scopes:
+    """Where one variable is assigned: value nodes by scope (the start of its function or lambda,
+    0 for the module), and the scopes' extents."""
 
-    by_scope: dict[int, dict[str, list[Node]]]
-    scope_starts: list[int]
-    scope_ends: list[int]
+    by_scope: dict[int, list[Node]]
+    starts: list[int]
+    ends: list[int]
+
+    def around(self, at: int) -> list[int]:
+        index = bisect.bisect_right(self.starts, at)
+        inner = [self.starts[i] for i in range(index) if self.ends[i] > at]
+        return sorted(inner, reverse=True) + [0]
+
+
+@dataclass
+class _Assignments:
+    """Variables assigned exactly once in their scope (module or function): their value is known.
+    A variable's assignments are looked for when its value is first asked for."""
+
+    index: TokenIndex
+    words: frozenset[bytes]
     converter: Converter | None = None
+    _variables: dict[str, _Scopes] = field(default_factory=dict)
 
     def lookup(self, name: str, at: int, depth: int) -> Expr | None:
         if self.converter is None:
             return None
-        for scope in self._scopes_around(at):
-            values = self.by_scope.get(scope, {}).get(name)
+        scopes = self._scopes(name)
+        for scope in scopes.around(at):
+            values = scopes.by_scope.get(scope)
             if values:
                 # straight-line code: the one assignment before the use (a later one, or a
                 # parameter reassigned, `module = __import__(module)`, is not the value here)
@@ -299,35 +354,39 @@ class _Assignments:
                 return self.converter.convert(before[0], depth) if len(values) == 1 and before else None
         return None
 
-    def _scopes_around(self, at: int) -> list[int]:
-        index = bisect.bisect_right(self.scope_starts, at)
-        inner = [self.scope_starts[i] for i in range(index) if self.scope_ends[i] > at]
-        return sorted(inner, reverse=True) + [0]
-
     def all_names(self, converter: Converter) -> tuple[str, ...] | None:
-        values = self.by_scope.get(0, {}).get("__all__")
+        values = self._scopes("__all__").by_scope.get(0)
         if not values:
             return None
         return tuple(name for value in values for name in strings_in(converter.convert(value, MAX_DEPTH)))
 
+    def _scopes(self, name: str) -> _Scopes:
+        found = self._variables.get(name)
+        if found is None:
+            found = self._variables[name] = _assigned(self.index.nodes(name) if name.encode() in self.words else [])
+        return found
 
-def _assignments(nodes: list[Node]) -> _Assignments:
-    by_scope: dict[int, dict[str, list[Node]]] = {}
-    scopes: dict[int, int] = {}
-    for node in nodes:
-        target = node.child_by_field_name("left")
+
+def _assigned(occurrences: list[Node]) -> _Scopes:
+    """The scopes of the assignments (`name = value`, `name += value`) among a name's occurrences."""
+    by_scope: dict[int, list[Node]] = {}
+    extents: dict[int, int] = {}
+    for target in occurrences:
+        node = target.parent
+        if node is None or node.type not in _ASSIGNMENTS or node.child_by_field_name("left") != target:
+            continue
         value = node.child_by_field_name("right")
-        if target is None or value is None:
+        if value is None:
             continue
         scope_node = node.parent
         while scope_node is not None and scope_node.type not in _SCOPES:
             scope_node = scope_node.parent
         scope = scope_node.start_byte if scope_node is not None else 0
         if scope_node is not None:
-            scopes[scope] = scope_node.end_byte
-        by_scope.setdefault(scope, {}).setdefault((target.text or b"").decode(), []).append(value)
-    starts = sorted(scopes)
-    return _Assignments(by_scope, starts, [scopes[s] for s in starts])
+            extents[scope] = scope_node.end_byte
+        by_scope.setdefault(scope, []).append(value)
+    starts = sorted(extents)
+    return _Scopes(by_scope, starts, [extents[s] for s in starts])
 
 
 def _error_lines(root: Node) -> int:

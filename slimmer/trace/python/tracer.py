@@ -1,125 +1,47 @@
-"""The Python plug-in: the `python` program handler and the tracer of the modules it reaches.
-
-The handler reads a `python` command line (from ENTRYPOINT/CMD, a `#!` line, a wrapper, a
-shell script or another Python program): it finds the interpreter and its sys.path, keeps the
-start-up modules and hands the script on as a Need with the "python" role. The tracer then
-reads each module the closure keeps with that role, in the environment that imported it, and
-answers with the modules it imports (their packages, bytecode caches, package data and
-distribution metadata), the extension modules (the ELF tracer takes them from there), the
-programs it runs and the data it opens.
-
-How far function bodies are followed (lazy imports, calls): the application's own code (the
-script, and modules of neither the stdlib nor an installed distribution) is followed everywhere,
-and so are the modules it imports (their functions are what it calls: a console script's
-`main`); other library code is followed at module level and, inside functions, for imports within
-its own top-level package and for imports by name (plug-ins), and a stdlib module's imports of
-other stdlib modules (at their module level only: tarfile's gzip). A library's function-level use of
-another package serves a feature the application may never use: following all of those keeps
-most of the stdlib (`help()` alone reaches pydoc and email) and, through numpy's functions that
-name its lazily loaded subpackages, all of numpy.
-Programs the stdlib runs (compilers for
-ctypes.util, pagers for pydoc) are likewise not followed.
+"""The `python` program handler: a command line (from ENTRYPOINT/CMD, a `#!` line, a wrapper, a
+shell script or another Python program) to its interpreter, sys.path and start-up modules, with
+the script handed on as a Need with the "python" role; the modules it reaches are then read by
+the import graph (graph.py, with the policies for computed names of dynamic.py).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 
-from slimmer.rootfs.entry import Entry
-from slimmer.rootfs.filekind import FileKind
 from slimmer.rootfs.fs import SymlinkLoopError
 from slimmer.trace.closure import Need, TraceContext
 from slimmer.trace.commands import ArgvHandler, CommandResolver
 from slimmer.trace.python import reasons
-from slimmer.trace.python.bytecode import bytecode_facts
+from slimmer.trace.python.dynamic import DynamicImports
 from slimmer.trace.python.environment import PythonEnv
-from slimmer.trace.python.extensions import extension_facts
-from slimmer.trace.python.finder import ModuleFinder, ModuleKind, ModuleSpec
+from slimmer.trace.python.finder import ModuleFinder
+from slimmer.trace.python.graph import ROLE, ModuleRef
 from slimmer.trace.python.interpreter import Interpreter, discover
 from slimmer.trace.python.invocation import Invocation, parse_invocation
-from slimmer.trace.python.outside import IMPORTING, CallSite, DynamicImport, call_effects
-from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
 from slimmer.trace.python.served import served_directory
-from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
+from slimmer.trace.python.source import parse_source
 from slimmer.trace.python.startup import startup_modules
 from slimmer.trace.python.syspath import SysPath, derive_sys_path
 
-ROLE = "python"
-# Stdlib modules that import by a name computed from the build: the modules that name can be.
-STDLIB_COMPUTED_IMPORTS = {"sysconfig": "_sysconfigdata_*"}
-# Stdlib modules that read system files from a list of their own, through a loop no call shows:
-# the files that exist are read (mimetypes.knownfiles, CPython 3.8 to 3.13).
-STDLIB_SYSTEM_FILES = {
-    "mimetypes": ("/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types", "/etc/apache/mime.types",
-                  "/etc/apache2/mime.types", "/usr/local/etc/httpd/conf/mime.types",
-                  "/usr/local/lib/netscape/mime.types", "/usr/local/etc/mime.types"),
-}
-# Functions of stdlib modules that serve the module's own command line (`python -m random`),
-# called from its `__main__` block, or the stdlib's tests (`test.support`), not programs.
-COMMAND_LINE_FUNCTIONS = frozenset({"main", "_main", "_demo", "_script"})
-# Stdlib modules the stdlib imports in functions only for its own tests (test.support) or for
-# line editing at an interactive prompt (code.interact, pdb, cmd.Cmd.cmdloop): not followed lazily.
-NOT_FOLLOWED_LAZILY = frozenset({"test", "readline", "rlcompleter"})
-STARTUP_ONLY = frozenset({"site", "_sitebuiltins"})  # their function-level imports serve the interactive prompt
 # A word naming a module to load, as servers and task queues take them: `pkg.mod:attr` or `pkg.mod`.
-_C_IDENTIFIER = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\x00")
-_QUOTED_NAME = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)['"]""")
 _MODULE_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*(\(.*\))?)?$")
 
 
-@dataclass(frozen=True)
-class ModuleRef:
-    """A module file to read, in the environment that imports it."""
-
-    env: PythonEnv
-    name: str  # "__main__" for the script
-    path: str  # its real path
-    is_package: bool
-    full: bool  # function bodies followed everywhere (see the module docstring)
-    shallow: bool = False  # reached by a library's lazy import of another package: module level only
-
-    @property
-    def top(self) -> str:
-        return self.name.split(".", 1)[0]
-
-
-class PythonTracer:
+class PythonTracer(DynamicImports):
     """Tracer plug-in for Python modules, and the handler of `python` command lines."""
 
     name = "python"
 
     def __init__(self, strict: bool = False) -> None:
-        self.strict = strict  # --python-strict: no package data, no whole packages for dynamic imports
-        self.resolver: CommandResolver | None = None
+        super().__init__(strict)
         self._envs: dict[tuple[str, tuple[str, ...], int], PythonEnv] = {}
         self._interpreters: dict[str, Interpreter | None] = {}
-        self._pending: dict[str, list[ModuleRef]] = {}
-        self._visited: set[str] = set()  # real paths the closure has handed to `needs`
-        self._analysed: set[tuple[int, str, bool, bool]] = set()
-        self._emitted: set[tuple[int, str]] = set()  # (env, module name) whose files were emitted
-        self._run_as_main: set[tuple[int, str]] = set()  # (env, module) run with -m: its __name__ is "__main__"
-        self._whole: set[tuple[int, str]] = set()
-        self._full: set[tuple[int, str]] = set()  # (env, module) whose function bodies are followed everywhere
-        self._deep: set[tuple[int, str]] = set()  # (env, module) read beyond module level (not shallow)
-        self._shallow_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only
-        self._library_refs: dict[tuple[int, str], list[ModuleRef]] = {}  # read at module level only, by package
-        self._facts: dict[tuple[int, int], ModuleFacts] = {}
-        self._builtins: dict[str, set[str]] = {}  # interpreter -> strings of its binaries
-        self._attributes: dict[int, set[str]] = {}  # env -> dotted names traced code uses on modules
-        self._on_attribute: dict[tuple[int, str], list[tuple[ModuleRef, ImportUse]]] = {}
-        self._names_wanted: set[tuple[int, str]] = set()  # (env, package) importing names its callers give
-        self._analysed_files: dict[tuple[int, str], list[str]] = {}  # (env, package) -> files read
-        self._warned: set[tuple[str | None, str]] = set()
 
     @property
     def handlers(self) -> dict[str, ArgvHandler]:
         return {"python": self.run}
 
-    # -- the program handler --
 
     def run(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
         """`python [options] (SCRIPT | -m MODULE | -c CODE) [ARGS]` run from `cwd`."""
@@ -157,10 +79,12 @@ class PythonTracer:
         found += self._named_modules(env, invocation.args, reason, cwd)
         return found
 
+
     def _interpreter(self, program: str, ctx: TraceContext) -> Interpreter | None:
         if program not in self._interpreters:
             self._interpreters[program] = discover(ctx.fs, program, dict(ctx.env))
         return self._interpreters[program]
+
 
     def _script_path(self, invocation: Invocation, cwd: str, ctx: TraceContext) -> str | None:
         if invocation.script is None or invocation.script == "-":
@@ -171,6 +95,7 @@ class PythonTracer:
         except SymlinkLoopError:
             return path
 
+
     def _environment(self, interpreter: Interpreter, invocation: Invocation, ctx: TraceContext, cwd: str,
                      main_dir: str | None) -> PythonEnv:
         env = dict(ctx.env)
@@ -180,6 +105,7 @@ class PythonTracer:
         if found is None:
             found = self._envs[key] = PythonEnv(ctx.fs, interpreter, sys_path, invocation.optimize, env)
         return found
+
 
     def _startup(self, env: PythonEnv, invocation: Invocation, program: str) -> list[Need]:
         interpreter = env.interpreter
@@ -205,6 +131,7 @@ class PythonTracer:
             found += self._facts_needs(ModuleRef(env, "site", line.pth, False, False), facts, line.pth, "/",
                                        line.line)
         return found
+
 
     def _named_modules(self, env: PythonEnv, args: list[str], reason: str, cwd: str) -> list[Need]:
         """Modules named by the program's arguments or the image's Env (`app.wsgi:app`,
@@ -238,394 +165,3 @@ class PythonTracer:
             found = self._envs[key] = PythonEnv(env.fs, env.interpreter, sys_path, env.optimize, env.env)
         return found
 
-    # -- the tracer --
-
-    def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
-        if ctx.roles.get(path) != ROLE:
-            return []
-        self._visited.add(path)
-        found: list[Need] = []
-        for ref in self._pending.pop(path, []):
-            found += self._analyse(ref, entry, ctx)
-        return found
-
-    def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
-        """Queue a module for reading when the closure reaches it; a file the closure already
-        read in another environment (or mode) is read again at once, in this one."""
-        if (id(ref.env), ref.path, ref.full, ref.shallow) in self._analysed:
-            return []
-        if ref.path in self._visited:
-            entry = ctx.fs.lookup(ref.path)
-            return self._analyse(ref, entry, ctx) if entry is not None else []
-        self._pending.setdefault(ref.path, []).append(ref)
-        return []
-
-    def _analyse(self, ref: ModuleRef, entry: Entry, ctx: TraceContext) -> list[Need]:
-        key = (id(ref.env), ref.path, ref.full, ref.shallow)
-        if key in self._analysed or self.resolver is None:
-            return []
-        self._analysed.add(key)
-        if ref.shallow:
-            self._shallow_refs.setdefault((id(ref.env), ref.name), []).append(ref)
-        elif not ref.full:
-            self._library_refs.setdefault((id(ref.env), ref.name), []).append(ref)
-        self._analysed_files.setdefault((id(ref.env), ref.top), []).append(ref.path)
-        facts = self._facts.get(entry.content_key)
-        if facts is None:
-            data = ctx.fs.read(entry)
-            kind = ctx.kind(entry)
-            try:
-                facts = bytecode_facts(data) if kind is FileKind.PYTHON_BYTECODE else \
-                    extension_facts(data) if kind is FileKind.ELF else parse_source(data)
-            except RecursionError:  # expressions nested deeper than Python's stack: read nothing
-                self._warn(ref.path, "nested too deeply to analyse; its imports are not traced")
-                facts = ModuleFacts((), (), None, 0)
-            self._facts[entry.content_key] = facts
-            if facts.syntax_errors:
-                self._warn(ref.path, f"{facts.syntax_errors} line(s) Python could not be parsed; imports there "
-                                     "may be missed")
-        found = self._facts_needs(ref, facts, ref.path, ctx.cwd)
-        if (id(ref.env), ref.top) in self._names_wanted:
-            found += self._quoted_modules(ref.env, ref.path, ref.top)
-        return found
-
-    def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
-                     line: int = 0) -> list[Need]:
-        env = ref.env
-        found: list[Need] = []
-        stdlib = bool(ref.path) and env.interpreter.in_stdlib(ref.path)
-        application = ref.name == "__main__" or (not stdlib and not ref.path.endswith(".pth")
-                                                  and env.distributions.owner(ref.path) is None)
-        # Names used on modules wake `__getattr__` imports (PEP 562). From library code only names
-        # on other packages count: a package's own functions naming its lazy subpackages serve
-        # features the application may not use (numpy's would load all of numpy).
-        attributes = facts.attributes if ref.full else \
-            frozenset(a for a in facts.attributes if a.split(".", 1)[0] != ref.top)
-        found += self._referenced(env, attributes)
-        is_main = ref.name == "__main__" or (id(env), ref.name) in self._run_as_main
-        for use in facts.imports:
-            if use.main_only and not is_main:
-                continue
-            if use.on_attribute and not self._asked_for(ref, use):
-                continue
-            found += self._import_use(ref, use, requester, line or use.line, stdlib, application)
-        assert self.resolver is not None
-        site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn, self.strict)
-        for call in facts.calls:
-            if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
-                    (call.main_only and not is_main):
-                continue
-            if stdlib and call.call.func not in IMPORTING:
-                continue  # see the module docstring: the stdlib's helper programs
-            effects = call_effects(call, site)
-            found += effects.needs
-            for module in effects.imports:
-                # a lazy import by a literal name is taken as a lazy import statement
-                cross = call.lazy and not ref.full and module.split(".", 1)[0] != ref.top
-                if cross and not self._stdlib_lazy(ref, module, stdlib):
-                    continue
-                shallow = ref.shallow or cross
-                found += self._import(env, module, reasons.imported(requester, call.line), requester, True,
-                                      full=application, shallow=shallow)
-            for dynamic in effects.dynamic:
-                if call.on_attribute:
-                    found += self._attribute_modules(ref)
-                elif not stdlib:
-                    found += self._dynamic(ref, requester, call.line, dynamic, by_literals=call.lazy and not ref.full)
-        return found
-
-    def _stdlib_lazy(self, ref: ModuleRef, module: str, stdlib: bool) -> bool:
-        """A stdlib module's function-level import of another stdlib module (tarfile's gzip, bz2,
-        lzma) is followed, at module level only; not those of the start-up modules, which serve
-        the interactive prompt (`help()` and pydoc, readline)."""
-        if not stdlib or ref.name in STARTUP_ONLY or module.split(".", 1)[0] in NOT_FOLLOWED_LAZILY:
-            return False
-        spec = ref.env.finder.find(module)
-        return spec is not None and spec.origin is not None and ref.env.interpreter.in_stdlib(spec.origin)
-
-    def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
-        """Whether traced code asks the module for what its `__getattr__` imports (`np.random`,
-        `concurrent.futures.ThreadPoolExecutor`); if not yet, the import waits until some code
-        does (PEP 562 lazy attributes)."""
-        base = self._absolute(ref, use)
-        if not base:
-            return True
-        module = ref.name
-        triggers = {f"{module}.{name}" for name in use.names if name != "*"}
-        triggers.add(f"{module}.{base.rsplit('.', 1)[-1]}")
-        names = self._attributes.setdefault(id(ref.env), set())
-        if any(t == n or n.startswith(t + ".") for t in triggers for n in names):
-            return True
-        for trigger in triggers:
-            self._on_attribute.setdefault((id(ref.env), trigger), []).append((ref, use))
-        return False
-
-    def _referenced(self, env: PythonEnv, attributes: frozenset[str]) -> list[Need]:
-        """Names code uses on imported modules; `__getattr__` imports waiting for one run now."""
-        names = self._attributes.setdefault(id(env), set())
-        fresh = attributes - names
-        names |= fresh
-        found: list[Need] = []
-        for name in sorted(fresh):
-            parts = name.split(".")
-            for end in range(1, len(parts) + 1):
-                for ref, use in self._on_attribute.pop((id(env), ".".join(parts[:end])), []):
-                    stdlib = env.interpreter.in_stdlib(ref.path)
-                    found += self._import_use(ref, use, ref.path, use.line, stdlib, False)
-        return found
-
-    def _import_use(self, ref: ModuleRef, use: ImportUse, requester: str | None, line: int,
-                    stdlib: bool, application: bool) -> list[Need]:
-        env = ref.env
-        base = self._absolute(ref, use)
-        if base is None:
-            return []
-        if use.instead_of and all(env.finder.find(module) is not None for module in use.instead_of):
-            return []  # the fallback of `try: import x / except ImportError`: x exists
-        cross = use.lazy and not ref.full and use.level == 0 and base.split(".", 1)[0] != ref.top
-        if (use.lazy and ref.shallow) or (cross and (_serves_tests_or_command_line(use.function)
-                                                     or not self._stdlib_lazy(ref, base, stdlib))):
-            return []
-        shallow = ref.shallow or cross
-        why = reasons.imported(requester, line)
-        guarded = use.guarded or stdlib
-        found = self._import(env, base, why, requester, guarded, full=application, shallow=shallow) if base else []
-        spec = env.finder.find(base) if base else None
-        if not use.names or spec is None or not spec.is_package:
-            return found
-        names = use.names
-        if names == ("*",):
-            names = self._star_names(env, spec)
-        for name in names:
-            if name != "*" and env.finder.find(f"{base}.{name}") is not None:
-                found += self._import(env, f"{base}.{name}", why, requester, True, full=application, shallow=shallow)
-        return found
-
-    def _absolute(self, ref: ModuleRef, use: ImportUse) -> str | None:
-        if not use.level:
-            return use.module
-        package = ref.name if ref.is_package else ref.name.rpartition(".")[0]
-        parts = package.split(".") if package else []
-        if use.level - 1 > len(parts) or not parts:
-            return None
-        base = ".".join(parts[: len(parts) - (use.level - 1)])
-        return f"{base}.{use.module}" if use.module else base
-
-    def _star_names(self, env: PythonEnv, spec: ModuleSpec) -> tuple[str, ...]:
-        """`from pkg import *` imports the submodules `__all__` names (nothing else is imported)."""
-        if spec.origin is None or spec.kind is not ModuleKind.SOURCE:
-            return ()
-        entry = env.fs.lookup(spec.origin)
-        if entry is None:
-            return ()
-        facts = self._facts.get(entry.content_key)
-        if facts is None:
-            facts = self._facts[entry.content_key] = parse_source(env.fs.read(entry))
-        return facts.all_names or ()
-
-    def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
-                full: bool = False, shallow: bool = False) -> list[Need]:
-        """`import module`: each package on the way, then the module. `full`: imported by the
-        application, so the package's function bodies are followed too."""
-        chain = env.finder.chain(module)
-        if len(chain) < module.count(".") + 1 and not guarded and requester is not None \
-                and not env.interpreter.in_stdlib(requester) and not self._builtin(env, module):
-            self._warn(requester, f"{why}: module {module} not found on sys.path")
-        found: list[Need] = [need for spec in chain for need in self._make_full(env, spec.name)] if full else []
-        if not shallow:
-            found += [need for spec in chain for need in self._make_deep(env, spec.name)]
-        for spec in chain:
-            reason = why if spec.name == module else reasons.package_of(module, why)
-            found += self._module_files(env, env.finder, spec, reason)
-        return found
-
-    def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
-        """The files one module is made of, once per environment."""
-        key = (id(env), spec.name)
-        if key in self._emitted:
-            return []
-        self._emitted.add(key)
-        assert self.resolver is not None
-        ctx = self.resolver.ctx
-        # (with the role: a file the import system only looks at is not run, whatever its `#!`)
-        found: list[Need] = [Need(path, f"looked at by the import system finding {spec.name}", optional=True,
-                                  role=ROLE) for path in finder.probed.get(spec.name, [])]
-        if spec.origin is None:
-            return found + [Need(location, reason, optional=True) for location in spec.locations]
-        found.append(Need(spec.origin, reason, role=ROLE))
-        try:
-            real = ctx.fs.resolve(spec.origin).path
-        except SymlinkLoopError:
-            real = spec.origin
-        full = (id(env), spec.name) in self._full
-        shallow = not full and (id(env), spec.name) not in self._deep
-        found += self._register(ModuleRef(env, spec.name, real, spec.is_package, full, shallow), ctx)
-        if spec.kind is ModuleKind.SOURCE:
-            found.append(Need(env.cache_file(spec.origin), reasons.bytecode_cache(spec.origin), optional=True))
-        if spec.is_package and not self.strict:
-            found += [Need(path, reasons.package_data(spec.locations[0])) for path in
-                      package_data(finder, spec.locations[0])]
-        pattern = STDLIB_COMPUTED_IMPORTS.get(spec.name)
-        if pattern is not None and env.interpreter.in_stdlib(spec.origin):
-            for name in sorted(fnmatch.filter(env.finder.listing(env.interpreter.stdlib), pattern + ".py")):
-                found += self._import(env, name[:-3], f"imported by {spec.name} by a name the build sets", None, True)
-        if spec.name in STDLIB_SYSTEM_FILES and env.interpreter.in_stdlib(spec.origin):
-            found += [Need(path, f"system file read by {spec.name} (its list of known files)", optional=True,
-                           data=True) for path in STDLIB_SYSTEM_FILES[spec.name]]
-        dist = env.distributions.owner(spec.origin)
-        if dist is not None:
-            found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
-        return found
-
-    def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport,
-                 by_literals: bool) -> list[Need]:
-        """An import by a computed name: warn, and keep the whole top-level package it happens in
-        (or the subpackage the known start of the name gives, `f"pkg.sub.{x}"`), unless
-        --python-strict. Not for the stdlib: its dynamic imports load what its caller names
-        (import_module, pickle, resources), and the caller's literal names are traced there.
-        A name a function's callers give, or a dynamic import inside a library function (a
-        plug-in table such as gunicorn's worker classes): the modules the package names in
-        quoted strings are imported instead of the whole package."""
-        env = ref.env
-        top = ref.name.split(".", 1)[0]
-        if (dynamic.from_parameter or by_literals) and not self.strict and ref.name != "__main__":
-            self._warn(requester, f"line {line}: {dynamic.what}: the modules named by quoted dotted names in "
-                                  f"package {top} are kept")
-            return self._named_in_package(env, top)
-        within = env.finder.find(dynamic.within) if dynamic.within else None
-        spec = within if within is not None and within.is_package else \
-            env.finder.find(top) if ref.name != "__main__" else None
-        keeps_whole = not self.strict and spec is not None and spec.is_package
-        tail = f"; package {spec.name} is kept whole" if keeps_whole and spec is not None else ""
-        self._warn(requester, f"line {line}: {dynamic.what}: its module cannot be known statically{tail}")
-        if not keeps_whole or spec is None or (id(env), spec.name) in self._whole:
-            return []
-        self._whole.add((id(env), spec.name))
-        reason = reasons.kept_whole(spec.name, reasons.at(requester, line), dynamic.what)
-        found: list[Need] = []
-        for module in self._modules_under(env, spec):
-            found += self._import(env, module, reason, requester, True)
-        return found
-
-    def _named_in_package(self, env: PythonEnv, top: str) -> list[Need]:
-        """A package whose function imports the name its caller passes (`add_newdoc("pkg.mod",
-        ...)`): its callers write the names as literals, so every quoted dotted name in the
-        package's traced files that is one of its modules is imported, now and in files read later."""
-        key = (id(env), top)
-        if key in self._names_wanted:
-            return []
-        self._names_wanted.add(key)
-        found: list[Need] = []
-        for path in self._analysed_files.get(key, []):
-            found += self._quoted_modules(env, path, top)
-        return found
-
-    def _quoted_modules(self, env: PythonEnv, path: str, top: str) -> list[Need]:
-        """Modules of package `top` that `path` names in quoted strings (like the whole-package
-        default, this stays inside the package where the dynamic import happens)."""
-        entry = env.fs.lookup(path)
-        if entry is None or not path.endswith(".py"):
-            return []
-        found: list[Need] = []
-        for raw in dict.fromkeys(_QUOTED_NAME.findall(env.fs.read(entry))):
-            name = raw.decode("ascii")
-            while name and env.finder.find(name) is None:  # "pkg.mod.Class": the module is pkg.mod
-                name = name.rpartition(".")[0]
-            if "." in name and name.split(".", 1)[0] == top:
-                found += self._import(env, name, f"named at {path} (a module its package imports by name)", path,
-                                      True)
-        return found
-
-    def _attribute_modules(self, ref: ModuleRef) -> list[Need]:
-        """`import_module("." + name, __name__)` in a package's `__getattr__` (PEP 562) loads the
-        submodule code asks for: each submodule waits until traced code names it."""
-        package = ref.name if ref.is_package else ref.name.rpartition(".")[0]
-        spec = ref.env.finder.find(package) if package else None
-        if spec is None or not spec.is_package:
-            return []
-        found: list[Need] = []
-        for name in ref.env.finder.submodule_names(spec):
-            use = ImportUse(package, 0, (name,), 0, True, True, False, True)
-            if self._asked_for(ref, use):
-                found += self._import_use(ref, use, ref.path, 0, False, False)
-        return found
-
-    def _make_deep(self, env: PythonEnv, module: str) -> list[Need]:
-        """Read a module beyond module level from now on (if it was read shallow already, again)."""
-        key = (id(env), module)
-        if key in self._deep:
-            return []
-        self._deep.add(key)
-        assert self.resolver is not None
-        found: list[Need] = []
-        for ref in self._shallow_refs.pop(key, []):
-            entry = self.resolver.ctx.fs.lookup(ref.path)
-            if entry is not None:
-                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full), entry,
-                                       self.resolver.ctx)
-        for refs in self._pending.values():
-            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, r.full) if (id(r.env), r.name) == key else r
-                       for r in refs]
-        return found
-
-    def _make_full(self, env: PythonEnv, module: str) -> list[Need]:
-        """Follow a module's function bodies from now on (if it was read already, again)."""
-        key = (id(env), module)
-        if key in self._full:
-            return []
-        self._full.add(key)
-        assert self.resolver is not None
-        found: list[Need] = []
-        for ref in self._library_refs.pop(key, []):
-            entry = self.resolver.ctx.fs.lookup(ref.path)
-            if entry is not None:
-                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True), entry,
-                                       self.resolver.ctx)
-        for refs in self._pending.values():
-            refs[:] = [ModuleRef(r.env, r.name, r.path, r.is_package, True) if (id(r.env), r.name) == key else r
-                       for r in refs]
-        return found
-
-    def _builtin(self, env: PythonEnv, module: str) -> bool:
-        """Compiled into the interpreter (`sys`, `itertools`): the table of built-in modules is in
-        the strings of the executable or its libpython, read once per interpreter. Linkers merge
-        string tails ("errno" may be the end of "Py_errno"), so every tail of a string counts."""
-        real = env.interpreter.real
-        names = self._builtins.get(real)
-        if names is None:
-            names = set()
-            for path in env.interpreter.binaries(env.fs):
-                entry = env.fs.lookup(path)
-                if entry is not None and entry.is_file:
-                    for found in _C_IDENTIFIER.findall(env.fs.read(entry)):
-                        text = found.decode("ascii")
-                        names.update(text[i:] for i in range(len(text)) if i == 0 or text[i - 1] in "_.")
-            self._builtins[real] = names
-        return module in names
-
-    def _warn(self, path: str | None, message: str) -> None:
-        if (path, message) not in self._warned and self.resolver is not None:
-            self._warned.add((path, message))
-            self.resolver.ctx.warn(path, message)
-
-    def _modules_under(self, env: PythonEnv, package: ModuleSpec) -> list[str]:
-        """Every module and subpackage of a package, test folders left out."""
-        found: list[str] = []
-        stack = [package]
-        while stack:
-            spec = stack.pop()
-            for name in env.finder.submodule_names(spec):
-                if name in SKIPPED_FOLDERS:
-                    continue
-                child = env.finder.find(f"{spec.name}.{name}")
-                if child is None:
-                    continue
-                found.append(child.name)
-                if child.is_package and child.kind is not ModuleKind.NAMESPACE:
-                    stack.append(child)
-        return sorted(found)
-
-
-def _serves_tests_or_command_line(function: str) -> bool:
-    name = function.lstrip("_")
-    return function in COMMAND_LINE_FUNCTIONS or name.startswith("test") or name.endswith("_tests")
