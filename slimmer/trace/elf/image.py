@@ -214,7 +214,6 @@ class ImageLoader:
             hit = self._dlopen_strings[key] = list(dict.fromkeys(b.decode("utf-8", "surrogateescape") for b in raw))
         return hit
 
-
     def literals(self, entry: Entry, info: ElfInfo) -> Literals:
         """The object's C strings (and Go string data), once per content."""
         key = entry.content_key

@@ -49,7 +49,6 @@ class DynamicImports(ImportGraph):
             self._on_attribute.setdefault((id(ref.env), trigger), []).append((ref, use))
         return False
 
-
     def _referenced(self, env: PythonEnv, attributes: frozenset[str]) -> list[Need]:
         """Names code uses on imported modules; `__getattr__` imports waiting for one run now."""
         names = self._attributes.setdefault(id(env), set())
@@ -64,7 +63,6 @@ class DynamicImports(ImportGraph):
                     found += self._import_use(ref, use, ref.path, use.line, stdlib, False)
         return found
 
-
     def _attribute_modules(self, ref: ModuleRef) -> list[Need]:
         """`import_module("." + name, __name__)` in a package's `__getattr__` (PEP 562) loads the
         submodule code asks for: each submodule waits until traced code names it."""
@@ -78,7 +76,6 @@ class DynamicImports(ImportGraph):
             if self._asked_for(ref, use):
                 found += self._import_use(ref, use, ref.path, 0, False, False)
         return found
-
 
     def _dynamic(self, ref: ModuleRef, requester: str | None, line: int, dynamic: DynamicImport,
                  by_literals: bool) -> list[Need]:
@@ -110,7 +107,6 @@ class DynamicImports(ImportGraph):
             found += self._import(env, module, reason, requester, True)
         return found
 
-
     def _named_in_package(self, env: PythonEnv, top: str) -> list[Need]:
         """A package whose function imports the name its caller passes (`add_newdoc("pkg.mod",
         ...)`): its callers write the names as literals, so every quoted dotted name in the
@@ -123,7 +119,6 @@ class DynamicImports(ImportGraph):
         for path in self._analysed_files.get(key, []):
             found += self._quoted_modules(env, path, top)
         return found
-
 
     def _quoted_modules(self, env: PythonEnv, path: str, top: str) -> list[Need]:
         """Modules of package `top` that `path` names in quoted strings (like the whole-package
@@ -140,7 +135,6 @@ class DynamicImports(ImportGraph):
                 found += self._import(env, name, f"named at {path} (a module its package imports by name)", path,
                                       True)
         return found
-
 
     def _wanted_names(self, ref: ModuleRef) -> list[Need]:
         if (id(ref.env), ref.top) not in self._names_wanted:

@@ -130,7 +130,6 @@ class ImportGraph(ABC):
             found += self._analyse(self._current(ref), entry, ctx)
         return found
 
-
     def _current(self, ref: ModuleRef) -> ModuleRef:
         """A queued module in the mode its module has now: `_make_full` and `_make_deep` may have
         widened it since it was queued."""
@@ -140,7 +139,6 @@ class ImportGraph(ABC):
         if key in self._deep and ref.shallow:
             return ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full)
         return ref
-
 
     def _register(self, ref: ModuleRef, ctx: TraceContext) -> list[Need]:
         """Queue a module for reading when the closure reaches it; a file the closure already
@@ -152,7 +150,6 @@ class ImportGraph(ABC):
             return self._analyse(ref, entry, ctx) if entry is not None else []
         self._pending.setdefault(ref.path, []).append(ref)
         return []
-
 
     def _analyse(self, ref: ModuleRef, entry: Entry, ctx: TraceContext) -> list[Need]:
         key = (id(ref.env), ref.path, ref.full, ref.shallow)
@@ -181,7 +178,6 @@ class ImportGraph(ABC):
         found = self._facts_needs(ref, facts, ref.path, ctx.cwd)
         found += self._wanted_names(ref)
         return found
-
 
     def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
                      line: int = 0) -> list[Need]:
@@ -228,7 +224,6 @@ class ImportGraph(ABC):
                     found += self._dynamic(ref, requester, call.line, dynamic, by_literals=call.lazy and not ref.full)
         return found
 
-
     def _stdlib_lazy(self, ref: ModuleRef, module: str, stdlib: bool) -> bool:
         """A stdlib module's function-level import of another stdlib module (tarfile's gzip, bz2,
         lzma) is followed, at module level only; not those of the start-up modules, which serve
@@ -237,7 +232,6 @@ class ImportGraph(ABC):
             return False
         spec = ref.env.finder.find(module)
         return spec is not None and spec.origin is not None and ref.env.interpreter.in_stdlib(spec.origin)
-
 
     def _import_use(self, ref: ModuleRef, use: ImportUse, requester: str | None, line: int,
                     stdlib: bool, application: bool) -> list[Need]:
@@ -266,7 +260,6 @@ class ImportGraph(ABC):
                 found += self._import(env, f"{base}.{name}", why, requester, True, full=application, shallow=shallow)
         return found
 
-
     def _absolute(self, ref: ModuleRef, use: ImportUse) -> str | None:
         if not use.level:
             return use.module
@@ -276,7 +269,6 @@ class ImportGraph(ABC):
             return None
         base = ".".join(parts[: len(parts) - (use.level - 1)])
         return f"{base}.{use.module}" if use.module else base
-
 
     def _star_names(self, env: PythonEnv, spec: ModuleSpec) -> tuple[str, ...]:
         """`from pkg import *` imports the submodules `__all__` names (nothing else is imported)."""
@@ -289,7 +281,6 @@ class ImportGraph(ABC):
         if facts is None:
             facts = self._facts[entry.content_key] = parse_source(env.fs.read(entry))
         return facts.all_names or ()
-
 
     def _import(self, env: PythonEnv, module: str, why: str, requester: str | None, guarded: bool,
                 full: bool = False, shallow: bool = False) -> list[Need]:
@@ -306,7 +297,6 @@ class ImportGraph(ABC):
             reason = why if spec.name == module else reasons.package_of(module, why)
             found += self._module_files(env, env.finder, spec, reason)
         return found
-
 
     def _module_files(self, env: PythonEnv, finder: ModuleFinder, spec: ModuleSpec, reason: str) -> list[Need]:
         """The files one module is made of, once per environment."""
@@ -346,22 +336,13 @@ class ImportGraph(ABC):
             found.append(Need(dist.path, reasons.dist_info(dist.name, spec.origin), recursive=True))
         return found
 
-
     def _make_deep(self, env: PythonEnv, module: str) -> list[Need]:
         """Read a module beyond module level from now on (if it was read shallow already, again)."""
         key = (id(env), module)
         if key in self._deep:
             return []
         self._deep.add(key)
-        assert self.resolver is not None
-        found: list[Need] = []
-        for ref in self._shallow_refs.pop(key, []):
-            entry = self.resolver.ctx.fs.lookup(ref.path)
-            if entry is not None:
-                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full), entry,
-                                       self.resolver.ctx)
-        return found
-
+        return self._read_again(self._shallow_refs.pop(key, []), full=False)
 
     def _make_full(self, env: PythonEnv, module: str) -> list[Need]:
         """Follow a module's function bodies from now on (if it was read already, again)."""
@@ -369,15 +350,19 @@ class ImportGraph(ABC):
         if key in self._full:
             return []
         self._full.add(key)
+        return self._read_again(self._library_refs.pop(key, []), full=True)
+
+    def _read_again(self, refs: list[ModuleRef], full: bool) -> list[Need]:
+        """Modules read before in a narrower mode, read again beyond module level (`full`: and
+        with their function bodies followed)."""
         assert self.resolver is not None
         found: list[Need] = []
-        for ref in self._library_refs.pop(key, []):
+        for ref in refs:
             entry = self.resolver.ctx.fs.lookup(ref.path)
             if entry is not None:
-                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, True), entry,
+                found += self._analyse(ModuleRef(ref.env, ref.name, ref.path, ref.is_package, ref.full or full), entry,
                                        self.resolver.ctx)
         return found
-
 
     def _builtin(self, env: PythonEnv, module: str) -> bool:
         """Compiled into the interpreter (`sys`, `itertools`): the table of built-in modules is in
@@ -396,12 +381,10 @@ class ImportGraph(ABC):
             self._builtins[real] = names
         return module in names
 
-
     def _warn(self, path: str | None, message: str) -> None:
         if (path, message) not in self._warned and self.resolver is not None:
             self._warned.add((path, message))
             self.resolver.ctx.warn(path, message)
-
 
     def _modules_under(self, env: PythonEnv, package: ModuleSpec) -> list[str]:
         """Every module and subpackage of a package, test folders left out."""

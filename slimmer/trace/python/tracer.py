@@ -42,7 +42,6 @@ class PythonTracer(DynamicImports):
     def handlers(self) -> dict[str, ArgvHandler]:
         return {"python": self.run}
 
-
     def run(self, resolver: CommandResolver, argv: list[str], reason: str, cwd: str) -> list[Need]:
         """`python [options] (SCRIPT | -m MODULE | -c CODE) [ARGS]` run from `cwd`."""
         self.resolver = resolver
@@ -79,12 +78,10 @@ class PythonTracer(DynamicImports):
         found += self._named_modules(env, invocation.args, reason, cwd)
         return found
 
-
     def _interpreter(self, program: str, ctx: TraceContext) -> Interpreter | None:
         if program not in self._interpreters:
             self._interpreters[program] = discover(ctx.fs, program, dict(ctx.env))
         return self._interpreters[program]
-
 
     def _script_path(self, invocation: Invocation, cwd: str, ctx: TraceContext) -> str | None:
         if invocation.script is None or invocation.script == "-":
@@ -95,7 +92,6 @@ class PythonTracer(DynamicImports):
         except SymlinkLoopError:
             return path
 
-
     def _environment(self, interpreter: Interpreter, invocation: Invocation, ctx: TraceContext, cwd: str,
                      main_dir: str | None) -> PythonEnv:
         env = dict(ctx.env)
@@ -105,7 +101,6 @@ class PythonTracer(DynamicImports):
         if found is None:
             found = self._envs[key] = PythonEnv(ctx.fs, interpreter, sys_path, invocation.optimize, env)
         return found
-
 
     def _startup(self, env: PythonEnv, invocation: Invocation, program: str) -> list[Need]:
         interpreter = env.interpreter
@@ -131,7 +126,6 @@ class PythonTracer(DynamicImports):
             found += self._facts_needs(ModuleRef(env, "site", line.pth, False, False), facts, line.pth, "/",
                                        line.line)
         return found
-
 
     def _named_modules(self, env: PythonEnv, args: list[str], reason: str, cwd: str) -> list[Need]:
         """Modules named by the program's arguments or the image's Env (`app.wsgi:app`,
