@@ -282,8 +282,11 @@ def _folders(call: Call, names: dict[str, str], line: int, site: CallSite, effec
             named = evaluate(argument, names) if argument is not None else default
             if isinstance(named, str) and root is not None:
                 folders.append(posixpath.join(root, named))
-    for folder in folders:
-        effects.needs.append(Need(posixpath.normpath(folder), f"files served or rendered by {call.func} at {where}",
+    for folder in map(posixpath.normpath, folders):
+        if folder == "/":
+            site.warn(site.path, f"line {line}: {call.func} serves the whole root directory: not kept whole")
+            continue
+        effects.needs.append(Need(folder, f"files served or rendered by {call.func} at {where}",
                                   recursive=True, optional=True, data=True))
 
 

@@ -64,7 +64,9 @@ class PythonTracer(DynamicImports):
             module = invocation.module
             self._run_as_main |= {(id(env), module), (id(env), f"{module}.__main__")}
             served = served_directory(module, invocation.args, cwd)
-            if served is not None:
+            if served == "/":
+                self._warn(None, f"{module} serves the whole root directory ({reason}): not kept whole")
+            elif served is not None:
                 found.append(Need(served, f"files {module} serves by the paths of requests ({reason})",
                                   recursive=True, optional=True, data=True))
             found += self._import(env, module, f"module run with -m ({reason})", None, True, full=True)
