@@ -23,6 +23,12 @@ import strace_truth
 
 pytestmark = pytest.mark.slow
 SERVERS = ["nginx", "postgres", "redis", "py-flask"]
+# Verified as a service, not yet measured against its strace truth, and why.
+VERIFIED_ONLY = {
+    "py-django": "Django imports an installed app's apps, models and admin modules by convention, and Debian's "
+                 "pytz stats every zone to list them: neither is kept yet; the slim image keeps much of Django that "
+                 "one run never touches (1.73x its truth)",
+}
 # slim bytes / bytes the service run touches (issue 8's bound; a Python app's, issue 9's)
 MAX_OVER_TRUTH = {"py-flask": 1.3}
 DEFAULT_MAX_OVER_TRUTH = 1.15
@@ -34,12 +40,12 @@ TAG = "slimmer-test/{name}:slim-" + str(os.getpid())  # runs in other checkouts 
 def slimmed(docker_client, sample_image, tmp_path_factory):
     """Each server sample slimmed once (default options) into the daemon, with its report."""
     results = {}
-    for name in SERVERS:
+    for name in [*SERVERS, *VERIFIED_ONLY]:
         report = tmp_path_factory.mktemp(name) / "report.json"
         result = slim(sample_image(name), SlimOptions(tag=TAG.format(name=name), report=report))
         results[name] = (result, json.loads(report.read_text()))
     yield results
-    for name in SERVERS:
+    for name in results:
         docker_client.images.remove(TAG.format(name=name), force=True)
 
 
@@ -70,7 +76,7 @@ def test_strace_truth_of_a_service_run(truths):
     assert "/var/lib/postgresql/data" in dirs["postgres"] and "/data" in dirs["redis"]  # the VOLUMEs
 
 
-@pytest.mark.parametrize("name", SERVERS)
+@pytest.mark.parametrize("name", [*SERVERS, *VERIFIED_ONLY])
 def test_slim_server_passes_its_service_verification(slimmed, docker_client, sample_image, name):
     verification = verify_service(docker_client, sample_image(name), TAG.format(name=name), _spec(name),
                                   ServerOptions(), 60)

@@ -20,6 +20,8 @@ from slimmer.trace.python.source import ImportUse
 
 # A quoted dotted name in a package's code: a module it may import by the name its callers give.
 _QUOTED_NAME = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)['"]""")
+_QUOTED_WORD = re.compile(rb"""['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
+_QUOTED_ZONE = re.compile(rb"""['"]([A-Z][A-Za-z_+-]*(?:/[A-Za-z0-9_+-]+)+)['"]""")  # "Europe/Berlin"
 
 
 class DynamicImports(ImportGraph):
@@ -134,6 +136,46 @@ class DynamicImports(ImportGraph):
             if "." in name and name.split(".", 1)[0] == top:
                 found += self._import(env, name, f"named at {path} (a module its package imports by name)", path,
                                       True)
+        return found
+
+    def _named_in_application(self, ref: ModuleRef) -> list[Need]:
+        """The application configures frameworks by names in strings (Django's INSTALLED_APPS,
+        MIDDLEWARE, ROOT_URLCONF and TIME_ZONE, `os.environ.setdefault("DJANGO_SETTINGS_MODULE",
+        "site.settings")`, Celery's `include`): a quoted dotted name of a module outside the stdlib
+        ("pkg.mod.Class": the module pkg.mod), or a quoted word that is one of the application's
+        own top-level modules ('shop'), is imported; a quoted "Area/City" that is a zone of the
+        image's time zone database is kept. Library code is left to the rules above."""
+        env = ref.env
+        if not ref.path.endswith(".py") or env.interpreter.in_stdlib(ref.path) or \
+                env.distributions.owner(ref.path) is not None:
+            return []
+        entry = env.fs.lookup(ref.path)
+        if entry is None or not entry.is_file:
+            return []
+        source = env.fs.read(entry)
+        why = f"named by a string in {ref.path} (application code names modules for a framework to import)"
+        found: list[Need] = []
+        for raw in dict.fromkeys(_QUOTED_NAME.findall(source)):
+            name = raw.decode("ascii")
+            while name and env.finder.find(name) is None:
+                name = name.rpartition(".")[0]
+            spec = env.finder.find(name) if name else None
+            if spec is not None and spec.origin is not None and not env.interpreter.in_stdlib(spec.origin):
+                found += self._import(env, name, why, ref.path, True,
+                                      full=env.distributions.owner(spec.origin) is None)
+        for raw in dict.fromkeys(_QUOTED_WORD.findall(source)):
+            spec = env.finder.find(raw.decode("ascii"))
+            if spec is not None and spec.origin is not None and not env.interpreter.in_stdlib(spec.origin) \
+                    and env.distributions.owner(spec.origin) is None:
+                found += self._import(env, spec.name, why, ref.path, True, full=True)
+        for raw in dict.fromkeys(_QUOTED_ZONE.findall(source)):
+            zone = raw.decode("ascii")
+            for folder in env.tzpath:
+                entry = env.fs.lookup(f"{folder}/{zone}")
+                if entry is not None and entry.is_file:
+                    found.append(Need(f"{folder}/{zone}", f"time zone {zone} named by a string in {ref.path}",
+                                      optional=True, data=True))
+                    break
         return found
 
     def _wanted_names(self, ref: ModuleRef) -> list[Need]:

@@ -144,13 +144,20 @@ class Converter:
             elif child.type == "list_splat":
                 args.append(Unknown(_text(child)))
         name = dotted(function) if function is not None else None
-        if name is not None:
+        # `here.open()` with `here = Path(...)` is a method of a value, as `Path(...).open()` is
+        if name is not None and not self._on_variable(name, node.start_byte, depth):
             return Call(self.resolve_name(name), tuple(args), tuple(keywords))
         if function is not None and function.type == "attribute":
             method = _text(function.child_by_field_name("attribute"))
             target = self.convert(function.child_by_field_name("object"), depth)
             return Call("@" + method, (target, *args), tuple(keywords))
         return Call("?", tuple(args), tuple(keywords))
+
+    def _on_variable(self, name: str, at: int, depth: int) -> bool:
+        """`name` is `variable.method` (or deeper) on a variable with a known value."""
+        head, dot, _ = name.partition(".")
+        return bool(dot) and head not in self.aliases and depth < MAX_DEPTH and \
+            self.lookup(head, at, depth + 1) is not None
 
     def _string(self, node: Node, depth: int) -> Expr:
         if node.type != "string":

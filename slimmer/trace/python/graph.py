@@ -34,9 +34,14 @@ from slimmer.trace.python.bytecode import bytecode_facts
 from slimmer.trace.python.environment import PythonEnv
 from slimmer.trace.python.extensions import extension_facts
 from slimmer.trace.python.finder import ModuleFinder, ModuleKind, ModuleSpec
-from slimmer.trace.python.outside import IMPORTING, CallSite, DynamicImport, call_effects
+from slimmer.trace.python.outside import IMPORTING, OPENING, CallSite, DynamicImport, call_effects
 from slimmer.trace.python.packagedata import SKIPPED_FOLDERS, package_data
 from slimmer.trace.python.source import ImportUse, ModuleFacts, parse_source
+
+# Calls followed inside a library's functions too: imports by name, and files opened by a literal
+# path (pytz reads /usr/share/zoneinfo/tzdata.zi in a function it calls at import); a literal path
+# names one file, where following every lazy import of a library would keep most of its features.
+FOLLOWED_IN_LIBRARY_FUNCTIONS = IMPORTING | OPENING
 
 ROLE = "python"
 # Stdlib modules that import by a name computed from the build: the modules that name can be.
@@ -119,6 +124,11 @@ class ImportGraph(ABC):
     def _wanted_names(self, ref: ModuleRef) -> list[Need]:
         """Modules a file names in strings, for a package that imports names its callers give."""
 
+    @abstractmethod
+    def _named_in_application(self, ref: ModuleRef) -> list[Need]:
+        """Modules and time zones the application's own code names in strings, for a framework
+        to load."""
+
     # -- the tracer --
 
     def needs(self, path: str, entry: Entry, ctx: TraceContext) -> Iterable[Need]:
@@ -177,6 +187,7 @@ class ImportGraph(ABC):
                                      "may be missed")
         found = self._facts_needs(ref, facts, ref.path, ctx.cwd)
         found += self._wanted_names(ref)
+        found += self._named_in_application(ref)
         return found
 
     def _facts_needs(self, ref: ModuleRef, facts: ModuleFacts, requester: str | None, cwd: str,
@@ -202,7 +213,8 @@ class ImportGraph(ABC):
         assert self.resolver is not None
         site = CallSite(env, self.resolver, requester, ref.name, cwd, self._warn, self.strict)
         for call in facts.calls:
-            if (call.lazy and not ref.full and (ref.shallow or call.call.func not in IMPORTING)) or \
+            if (call.lazy and not ref.full
+                    and (ref.shallow or call.call.func not in FOLLOWED_IN_LIBRARY_FUNCTIONS)) or \
                     (call.main_only and not is_main):
                 continue
             if stdlib and call.call.func not in IMPORTING:
