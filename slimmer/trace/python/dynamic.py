@@ -144,9 +144,10 @@ class DynamicImports(ImportGraph):
         "site.settings")`, Celery's `include`): a quoted dotted name of a module outside the stdlib
         ("pkg.mod.Class": the module pkg.mod), or a quoted word that is one of the application's
         own top-level modules ('shop'), is imported; a quoted "Area/City" that is a zone of the
-        image's time zone database is kept. Library code is left to the rules above."""
+        image's time zone database is kept. Library code is left to the rules above; nothing
+        of this with --python-strict."""
         env = ref.env
-        if not ref.path.endswith(".py") or env.interpreter.in_stdlib(ref.path) or \
+        if self.strict or not ref.path.endswith(".py") or env.interpreter.in_stdlib(ref.path) or \
                 env.distributions.owner(ref.path) is not None:
             return []
         entry = env.fs.lookup(ref.path)
