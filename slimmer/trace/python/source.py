@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter_python
@@ -255,11 +256,20 @@ def _function_name(node: Node) -> str:
     return name.text.decode() if name is not None and name.text is not None else ""
 
 
-def _parameters(node: Node) -> frozenset[str]:
+def _ancestors(node: Node) -> Iterator[Node]:
     parent = node.parent
-    while parent is not None and parent.type != "function_definition":
+    while parent is not None:
+        yield parent
         parent = parent.parent
-    parameters = parent.child_by_field_name("parameters") if parent is not None else None
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    return next((parent for parent in _ancestors(node) if parent.type == "function_definition"), None)
+
+
+def _parameters(node: Node) -> frozenset[str]:
+    function = _enclosing_function(node)
+    parameters = function.child_by_field_name("parameters") if function is not None else None
     names = set()
     for child in parameters.named_children if parameters is not None else ():
         name = child if child.type == "identifier" else child.child_by_field_name("name")
@@ -272,48 +282,28 @@ def _parameters(node: Node) -> frozenset[str]:
 
 def _in_getattr(node: Node) -> bool:
     """Inside a module's `def __getattr__` (at module level, possibly under an `if`; not a method)."""
-    parent = node.parent
-    while parent is not None and parent.type != "function_definition":
-        parent = parent.parent
-    name = parent.child_by_field_name("name") if parent is not None else None
-    if parent is None or name is None or name.text != b"__getattr__":
+    function = _enclosing_function(node)
+    name = function.child_by_field_name("name") if function is not None else None
+    if function is None or name is None or name.text != b"__getattr__":
         return False
-    outer = parent.parent
-    while outer is not None:
-        if outer.type in ("class_definition", "function_definition"):
-            return False
-        outer = outer.parent
-    return True
+    return not any(outer.type in ("class_definition", "function_definition") for outer in _ancestors(function))
 
 
 def _main_only(node: Node) -> bool:
-    parent = node.parent
-    while parent is not None:
+    for parent in _ancestors(node):
         if parent.type == "if_statement":
             condition = parent.child_by_field_name("condition")
-            text = (condition.text or b"") if condition is not None else b""
-            if _MAIN_TEST.match(text):
+            if _MAIN_TEST.match((condition.text or b"") if condition is not None else b""):
                 return True
-        parent = parent.parent
     return False
 
 
 def _lazy(node: Node) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.type in _SCOPES:
-            return True
-        parent = parent.parent
-    return False
+    return any(parent.type in _SCOPES for parent in _ancestors(node))
 
 
 def _guarded(node: Node) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.type in _GUARDS:
-            return True
-        parent = parent.parent
-    return False
+    return any(parent.type in _GUARDS for parent in _ancestors(node))
 
 
 @dataclass
