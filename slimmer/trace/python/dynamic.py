@@ -33,6 +33,7 @@ class DynamicImports(ImportGraph):
         self._attributes: dict[int, set[str]] = {}  # env -> dotted names traced code uses on modules
         self._on_attribute: dict[tuple[int, str], list[tuple[ModuleRef, ImportUse]]] = {}
         self._names_wanted: set[tuple[int, str]] = set()  # (env, package) importing names its callers give
+        self._application_read: set[tuple[int, str]] = set()  # (env, path) whose strings were read for names
 
     def _asked_for(self, ref: ModuleRef, use: ImportUse) -> bool:
         """Whether traced code asks the module for what its `__getattr__` imports (`np.random`,
@@ -147,9 +148,11 @@ class DynamicImports(ImportGraph):
         image's time zone database is kept. Library code is left to the rules above; nothing
         of this with --python-strict."""
         env = ref.env
-        if self.strict or not ref.path.endswith(".py") or env.interpreter.in_stdlib(ref.path) or \
-                env.distributions.owner(ref.path) is not None:
+        key = (id(env), ref.path)
+        if self.strict or key in self._application_read or not ref.path.endswith(".py") or \
+                env.interpreter.in_stdlib(ref.path) or env.distributions.owner(ref.path) is not None:
             return []
+        self._application_read.add(key)  # once: a module read again in a wider mode names the same
         entry = env.fs.lookup(ref.path)
         if entry is None or not entry.is_file:
             return []

@@ -37,14 +37,21 @@ RESOURCES = frozenset({"importlib.resources.files", "importlib.resources.read_te
 METADATA = frozenset({"importlib.metadata.version", "importlib.metadata.distribution", "importlib.metadata.metadata",
                       "importlib.metadata.files", "importlib.metadata.requires", "importlib_metadata.version"})
 ENTRY_POINTS = frozenset({"importlib.metadata.entry_points", "importlib_metadata.entry_points"})
-# folders an app object serves or renders from, beside the module its import name names:
-# keyword -> (its position, the framework's default folder)
-APP_FOLDERS: dict[str, dict[str, tuple[int, str | None]]] = {
-    "flask.Flask": {"static_folder": (2, "static"), "template_folder": (6, "templates")},
-    "flask.Blueprint": {"static_folder": (2, None), "template_folder": (4, None)},
-    "flask.blueprints.Blueprint": {"static_folder": (2, None), "template_folder": (4, None)},
+
+
+@dataclass(frozen=True)
+class AppFolders:
+    """An app object's folders it serves or renders from, beside the module its import name names."""
+
+    import_name: int  # the position of the import name
+    folders: dict[str, tuple[int, str | None]]  # keyword -> (its position, the framework's default folder)
+
+
+_BLUEPRINT = AppFolders(1, {"static_folder": (2, None), "template_folder": (4, None)})
+APP_FOLDERS: dict[str, AppFolders] = {
+    "flask.Flask": AppFolders(0, {"static_folder": (2, "static"), "template_folder": (6, "templates")}),
+    "flask.Blueprint": _BLUEPRINT, "flask.blueprints.Blueprint": _BLUEPRINT,
 }
-APP_IMPORT_NAME = {"flask.Flask": 0, "flask.Blueprint": 1, "flask.blueprints.Blueprint": 1}
 # folders of files named by requests or templates, relative to the working directory: keyword -> position
 CWD_FOLDERS: dict[str, tuple[str, int]] = {
     "jinja2.FileSystemLoader": ("searchpath", 0), "jinja2.loaders.FileSystemLoader": ("searchpath", 0),
@@ -275,9 +282,10 @@ def _folders(call: Call, names: dict[str, str], line: int, site: CallSite, effec
             if isinstance(name, str):
                 folders.append(posixpath.join(site.cwd, name))
     else:
-        import_name = evaluate(call.argument(APP_IMPORT_NAME[call.func], "import_name"), names)
+        app = APP_FOLDERS[call.func]
+        import_name = evaluate(call.argument(app.import_name, "import_name"), names)
         root = _module_folder(import_name, site) if isinstance(import_name, str) else None
-        for keyword, (position, default) in APP_FOLDERS[call.func].items():
+        for keyword, (position, default) in app.folders.items():
             argument = call.argument(position, keyword)
             named = evaluate(argument, names) if argument is not None else default
             if isinstance(named, str) and root is not None:
